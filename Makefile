@@ -1,0 +1,32 @@
+# The README's two commands: `make demo` and `make test`. Both set up everything first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install models demo test protos bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## the virtual environment with tandem and its dependencies
+
+models: install  ## assemble and verify the edge, cloud and test models (idempotent)
+	$(BIN)/tandem models install --all
+
+demo: models  ## start a cloud on loopback, ask one question with private notes, stop
+	$(BIN)/tandem demo
+
+test: models  ## the whole test suite (what CI runs)
+	$(BIN)/python -m pytest
+
+protos: install  ## regenerate protos/*_pb2*.py after editing protos/tandem.proto
+	$(BIN)/python -m protos.generate
+
+bench: models  ## speed of the models, local and as served
+	$(BIN)/tandem bench models
+
+clean:
+	rm -rf $(VENV) *.egg-info

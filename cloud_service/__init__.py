@@ -1,0 +1,1 @@
+"""tandem's cloud service: a gRPC front for a large model that never sees private context."""

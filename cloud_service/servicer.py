@@ -1,0 +1,133 @@
+"""The CloudModel service: Info, Generate and Sketch over the hosted backend."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from dataclasses import dataclass
+from typing import AsyncIterator
+
+import grpc
+
+from cloud_service.backend import LlamaBackend
+from cloud_service.validation import BadRequest, check_fits, check_generate, check_sketch
+from edge_agent.decode import FINISH_CONTEXT, FINISH_LENGTH, FINISH_STOP, DecodeResult
+from protos import tandem_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+_FINISH = {
+    FINISH_STOP: pb.FINISH_REASON_STOP,
+    FINISH_LENGTH: pb.FINISH_REASON_LENGTH,
+    FINISH_CONTEXT: pb.FINISH_REASON_CONTEXT,
+}
+
+SKETCH_SYSTEM = "You are a planning assistant. You write short outlines, never the final text."
+SKETCH_PROMPT = (
+    "Write an outline for a response to the instruction below: {n} short points, one per line, "
+    "each starting with '- '. Points only, no introduction and no final text. Keep bracketed "
+    "placeholders such as [PERSON_1] exactly as written.\n\nInstruction: {instruction}"
+)
+DEFAULT_SKETCH_POINTS = 15
+DEFAULT_SKETCH_TOKENS = 256
+_POINT = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+(.*\S)\s*$")
+
+
+@dataclass(frozen=True)
+class Undecodable:
+    """Stands in for a request whose bytes did not parse (e.g. a string field with invalid UTF-8)."""
+
+    message_type: str
+    error: str
+
+
+class CloudModelServicer:
+    """Implements tandem.v1.CloudModel on one backend."""
+
+    def __init__(self, backend: LlamaBackend, max_tokens_limit: int) -> None:
+        self.backend = backend
+        self.max_tokens_limit = max_tokens_limit
+
+    async def _precheck(self, request, context: grpc.aio.ServicerContext) -> None:
+        if isinstance(request, Undecodable):
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"request is not a valid {request.message_type}: {request.error} "
+                "(string fields must be valid UTF-8)",
+            )
+        if not self.backend.ready:
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE, "the model is still loading; retry in a few seconds"
+            )
+
+    async def Info(self, request, context: grpc.aio.ServicerContext) -> pb.InfoResponse:
+        await self._precheck(request, context)
+        info = self.backend.info
+        return pb.InfoResponse(
+            model_id=info.model_id,
+            vocab_fingerprint=info.vocab_fingerprint,
+            n_vocab=info.n_vocab,
+            n_ctx=info.n_ctx,
+            capabilities=list(self.backend.capabilities),
+            backend=self.backend.name,
+            max_tokens_limit=self.max_tokens_limit,
+        )
+
+    async def Generate(self, request, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.GenerateChunk]:
+        await self._precheck(request, context)
+        try:
+            check_generate(request, self.max_tokens_limit)
+            tokens = self.backend.prompt_tokens(request.prompt, request.raw, request.system)
+            check_fits(len(tokens), request.max_tokens, self.backend.info.n_ctx)
+        except BadRequest as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        stop = list(request.stop) + ([] if request.raw else self.backend.stop_strings)
+        result = DecodeResult()
+        stream = self.backend.stream(tokens, request.max_tokens, request.temperature, request.seed, stop, result)
+        async with contextlib.aclosing(stream):
+            async for piece in stream:
+                yield pb.GenerateChunk(text=piece.text, token_ids=piece.token_ids)
+        yield pb.GenerateChunk(
+            finish_reason=_FINISH.get(result.finish, pb.FINISH_REASON_UNSPECIFIED),
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+        )
+        log.info("Generate: %d prompt tokens, %d completion tokens, %s",
+                 result.prompt_tokens, result.completion_tokens, result.finish)
+
+    async def Sketch(self, request, context: grpc.aio.ServicerContext) -> pb.SketchResponse:
+        await self._precheck(request, context)
+        try:
+            check_sketch(request, self.max_tokens_limit)
+            n_points = request.max_points or DEFAULT_SKETCH_POINTS
+            prompt = SKETCH_PROMPT.format(n=f"8 to {max(8, n_points)}" if n_points >= 8 else n_points,
+                                          instruction=request.instruction.strip())
+            tokens = self.backend.prompt_tokens(prompt, raw=False, system=SKETCH_SYSTEM)
+            max_tokens = request.max_tokens or min(DEFAULT_SKETCH_TOKENS, self.max_tokens_limit)
+            check_fits(len(tokens), max_tokens, self.backend.info.n_ctx)
+        except BadRequest as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        result = DecodeResult()
+        parts: list[str] = []
+        stream = self.backend.stream(tokens, max_tokens, 0.0, request.seed, self.backend.stop_strings, result)
+        async with contextlib.aclosing(stream):
+            async for piece in stream:
+                parts.append(piece.text)
+        text = "".join(parts).strip()
+        log.info("Sketch: %d prompt tokens, %d completion tokens", result.prompt_tokens, result.completion_tokens)
+        return pb.SketchResponse(
+            points=parse_points(text, n_points),
+            text=text,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+        )
+
+
+def parse_points(text: str, limit: int) -> list[str]:
+    """The bullet or numbered lines of an outline; plain lines if the model used no bullets."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    points = [m.group(1) for line in lines if (m := _POINT.match(line))]
+    if not points:
+        points = [line for line in lines if not line.endswith(":")]
+    return points[:limit]

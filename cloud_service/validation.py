@@ -1,0 +1,53 @@
+"""Checks on incoming requests; each failure is a message a person can act on."""
+
+from __future__ import annotations
+
+from protos import tandem_pb2 as pb
+
+MAX_STOP_STRINGS = 8
+MAX_STOP_LENGTH = 64
+MAX_PROMPT_CHARS = 200_000  # a cheap bound before tokenizing
+
+
+class BadRequest(ValueError):
+    """The request cannot be served as sent (maps to INVALID_ARGUMENT)."""
+
+
+def check_generate(request: pb.GenerateRequest, max_tokens_limit: int) -> None:
+    """Field checks that need no model."""
+    if not request.prompt.strip():
+        raise BadRequest("prompt is empty: send the instruction to complete in GenerateRequest.prompt")
+    if len(request.prompt) > MAX_PROMPT_CHARS:
+        raise BadRequest(f"prompt has {len(request.prompt)} characters; the limit is {MAX_PROMPT_CHARS}")
+    check_max_tokens(request.max_tokens, max_tokens_limit, "max_tokens")
+    if not 0.0 <= request.temperature <= 2.0:
+        raise BadRequest(f"temperature must be between 0 and 2, got {request.temperature:g}")
+    if len(request.stop) > MAX_STOP_STRINGS:
+        raise BadRequest(f"at most {MAX_STOP_STRINGS} stop strings are allowed, got {len(request.stop)}")
+    for s in request.stop:
+        if not s or len(s) > MAX_STOP_LENGTH:
+            raise BadRequest(f"each stop string must have 1 to {MAX_STOP_LENGTH} characters, got {s!r}")
+
+
+def check_max_tokens(value: int, limit: int, field: str) -> None:
+    if not 1 <= value <= limit:
+        raise BadRequest(f"{field} must be between 1 and {limit}, got {value}")
+
+
+def check_sketch(request: pb.SketchRequest, max_tokens_limit: int) -> None:
+    if not request.instruction.strip():
+        raise BadRequest("instruction is empty: send the (redacted) instruction to outline")
+    if len(request.instruction) > MAX_PROMPT_CHARS:
+        raise BadRequest(f"instruction has {len(request.instruction)} characters; the limit is {MAX_PROMPT_CHARS}")
+    if request.max_points > 30:
+        raise BadRequest(f"max_points must be between 1 and 30 (0 = default 15), got {request.max_points}")
+    if request.max_tokens:
+        check_max_tokens(request.max_tokens, max_tokens_limit, "max_tokens")
+
+
+def check_fits(prompt_tokens: int, max_tokens: int, n_ctx: int) -> None:
+    """The prompt plus at least one generated token must fit the context window."""
+    if prompt_tokens >= n_ctx:
+        raise BadRequest(
+            f"prompt is {prompt_tokens} tokens but the model's context holds {n_ctx}: shorten the prompt"
+        )

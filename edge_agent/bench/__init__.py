@@ -1,0 +1,1 @@
+"""Benchmark task sets and helpers for evaluating tandem's personalized writing."""

@@ -1,0 +1,247 @@
+"""The one door from the device to the cloud.
+
+Every request the edge sends is built here: each string is redacted by the
+request's PrivacyGuard, checked once more for leaks, serialized, written to the
+audit log as the exact bytes, and only then sent. Nothing else in tandem opens a
+channel to the cloud service.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import grpc
+from google.protobuf import text_format
+
+from edge_agent.privacy import AuditLog, PrivacyGuard
+from protos import tandem_pb2 as pb
+
+SERVICE = "/tandem.v1.CloudModel/"
+
+# Statuses after which the edge can still answer alone.
+_FALLBACK_CODES = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.CANCELLED,
+    grpc.StatusCode.UNKNOWN,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.FAILED_PRECONDITION,
+}
+
+
+class CloudError(RuntimeError):
+    """A cloud call failed. `fallback_ok` says whether answering on the edge alone makes sense."""
+
+    def __init__(self, message: str, code: grpc.StatusCode | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.fallback_ok = code is None or code in _FALLBACK_CODES
+
+
+class PrivacyViolation(RuntimeError):
+    """A request would have carried a private span; it was not sent."""
+
+
+@dataclass
+class WireStats:
+    """What crossed the boundary for one answer."""
+
+    rpcs: list[str] = field(default_factory=list)
+    bytes_up: int = 0
+    bytes_down: int = 0
+
+    def summary(self) -> str:
+        if not self.rpcs:
+            return "nothing was sent to the cloud"
+        names = ", ".join(sorted(set(self.rpcs)))
+        return f"{len(self.rpcs)} RPC(s) to the cloud ({names}): {self.bytes_up} bytes up, {self.bytes_down} bytes down"
+
+
+class CloudClient:
+    """A connection to the cloud service for one user request (one guard, one request id)."""
+
+    def __init__(
+        self,
+        address: str,
+        audit: AuditLog,
+        guard: PrivacyGuard,
+        timeout_s: float = 120.0,
+        connect_timeout_s: float = 3.0,
+        request_id: str | None = None,
+    ) -> None:
+        self.address = address
+        self.audit = audit
+        self.guard = guard
+        self.timeout_s = timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self.request_id = request_id or uuid.uuid4().hex[:12]
+        self.stats = WireStats()
+        self._channel: grpc.Channel | None = None
+
+    # -- connection -----------------------------------------------------------------
+
+    def _connect(self) -> grpc.Channel:
+        if self._channel is None:
+            channel = grpc.insecure_channel(self.address)
+            try:
+                grpc.channel_ready_future(channel).result(timeout=self.connect_timeout_s)
+            except grpc.FutureTimeoutError:
+                channel.close()
+                raise CloudError(
+                    f"the cloud at {self.address} is unreachable (no connection within "
+                    f"{self.connect_timeout_s:g}s)", grpc.StatusCode.UNAVAILABLE
+                ) from None
+            self._channel = channel
+        return self._channel
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+
+    def __enter__(self) -> "CloudClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- sending ----------------------------------------------------------------------
+
+    def _outbound(self, rpc: str, message, allow_private: bool = False) -> bytes:
+        """Last check, audit, and serialize: the bytes returned are exactly what is sent."""
+        if not allow_private:
+            found = [span for text in _strings(message) for span in self.guard.leaks(text)]
+            if found:
+                raise PrivacyViolation(f"refused to send {rpc}: it still contains {len(found)} private span(s)")
+        payload = message.SerializeToString()
+        self.audit.record(
+            peer=self.address,
+            rpc=SERVICE + rpc,
+            payload=payload,
+            summary=text_format.MessageToString(message, as_utf8=True).strip(),
+            request_id=self.request_id,
+        )
+        self.stats.rpcs.append(rpc)
+        self.stats.bytes_up += len(payload)
+        return payload
+
+    def _counting(self, parse: Callable[[bytes], object]) -> Callable[[bytes], object]:
+        def deserialize(data: bytes):
+            self.stats.bytes_down += len(data)
+            return parse(data)
+
+        return deserialize
+
+    def _error(self, rpc: str, exc: grpc.RpcError) -> CloudError:
+        code = exc.code() if hasattr(exc, "code") else None
+        details = exc.details() if hasattr(exc, "details") else str(exc)
+        return CloudError(f"cloud {rpc} failed ({code.name if code else 'error'}): {details}", code)
+
+    # -- RPCs -----------------------------------------------------------------------
+
+    def info(self) -> pb.InfoResponse:
+        """The cloud model's identity and capabilities (nothing private is sent)."""
+        payload = self._outbound("Info", pb.InfoRequest())
+        call = self._connect().unary_unary(
+            SERVICE + "Info", request_serializer=None,
+            response_deserializer=self._counting(pb.InfoResponse.FromString),
+        )
+        try:
+            return call(payload, timeout=min(self.timeout_s, 30.0))
+        except grpc.RpcError as exc:
+            raise self._error("Info", exc) from None
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        system: str = "",
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int = 0,
+        raw: bool = False,
+        context_optin: bool = False,
+    ) -> Iterator[str]:
+        """Stream a completion; the prompt is redacted and the returned text restored.
+
+        `context_optin` (the cloud-with-context baseline only) sends the prompt and
+        system text unredacted and marks the request as carrying context.
+        """
+        if context_optin:
+            request = pb.GenerateRequest(prompt=prompt, system=system, contains_context=True)
+        else:
+            request = pb.GenerateRequest(
+                prompt=self.guard.redact(prompt).text, system=self.guard.redact(system).text if system else ""
+            )
+        request.max_tokens, request.temperature, request.seed, request.raw = max_tokens, temperature, seed, raw
+        payload = self._outbound("Generate", request, allow_private=context_optin)
+        call = self._connect().unary_stream(
+            SERVICE + "Generate", request_serializer=None,
+            response_deserializer=self._counting(pb.GenerateChunk.FromString),
+        )
+        stream = call(payload, timeout=self.timeout_s)
+        restorer = PlaceholderRestorer(self.guard)
+        try:
+            for chunk in stream:
+                if chunk.text:
+                    text = restorer.feed(chunk.text)
+                    if text:
+                        yield text
+        except grpc.RpcError as exc:
+            raise self._error("Generate", exc) from None
+        finally:
+            stream.cancel()  # no-op when finished; stops the cloud when the consumer leaves early
+        tail = restorer.flush()
+        if tail:
+            yield tail
+
+    def sketch(self, instruction: str, max_points: int = 15, seed: int = 0) -> list[str]:
+        """The cloud's outline for the redacted instruction, restored on the device."""
+        request = pb.SketchRequest(instruction=self.guard.redact(instruction).text, max_points=max_points, seed=seed)
+        payload = self._outbound("Sketch", request)
+        call = self._connect().unary_unary(
+            SERVICE + "Sketch", request_serializer=None,
+            response_deserializer=self._counting(pb.SketchResponse.FromString),
+        )
+        try:
+            response = call(payload, timeout=self.timeout_s)
+        except grpc.RpcError as exc:
+            raise self._error("Sketch", exc) from None
+        return [self.guard.restore(point) for point in response.points]
+
+
+def _strings(message) -> list[str]:
+    """Every string field of a (flat) request message, repeated ones included."""
+    texts: list[str] = []
+    for _, value in message.ListFields():
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, (list, tuple)) or hasattr(value, "__iter__") and not isinstance(value, bytes):
+            texts.extend(v for v in value if isinstance(v, str))
+    return texts
+
+
+class PlaceholderRestorer:
+    """Restores placeholders in streamed text, holding back a '[' that may begin one."""
+
+    MAX_PLACEHOLDER = 24  # longer than any placeholder the guard issues
+
+    def __init__(self, guard: PrivacyGuard) -> None:
+        self.guard = guard
+        self._held = ""
+
+    def feed(self, text: str) -> str:
+        self._held += text
+        start = self._held.rfind("[")
+        if start >= 0 and "]" not in self._held[start:] and len(self._held) - start < self.MAX_PLACEHOLDER:
+            ready, self._held = self._held[:start], self._held[start:]
+        else:
+            ready, self._held = self._held, ""
+        return self.guard.restore(ready) if ready else ""
+
+    def flush(self) -> str:
+        ready, self._held = self._held, ""
+        return self.guard.restore(ready) if ready else ""

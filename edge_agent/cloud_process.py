@@ -1,0 +1,130 @@
+"""Start `tandem cloud serve` as a child process and wait until it serves.
+
+Used by `tandem demo`, the benchmarks and the tests: the cloud runs where a user
+would run it, in its own process, on loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+
+class CloudStartError(RuntimeError):
+    """The cloud service did not come up; the message includes the end of its log."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that was free a moment ago (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def health_status(address: str, timeout: float = 1.0, service: str = "") -> str:
+    """SERVING / NOT_SERVING / ... or 'UNREACHABLE'."""
+    with grpc.insecure_channel(address) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=timeout
+            )
+        except grpc.RpcError:
+            return "UNREACHABLE"
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+
+class CloudProcess:
+    """`with CloudProcess(model=...) as cloud:` runs a cloud service until the block ends."""
+
+    def __init__(
+        self,
+        model: str | None = None,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        config: Path | None = None,
+        extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+        log_path: Path | None = None,
+        cpu_list: str | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.model = model
+        self.config = config
+        self.extra_args = extra_args
+        self.env = env
+        self.log_path = log_path
+        self.cpu_list = cpu_list  # e.g. "1" to pin the cloud to one core with taskset
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self, timeout: float = 180.0) -> "CloudProcess":
+        cmd = [sys.executable, "-m", "edge_agent.cli"]
+        if self.config:
+            cmd += ["--config", str(self.config)]
+        cmd += ["cloud", "serve", "--host", self.host, "--port", str(self.port), *self.extra_args]
+        if self.model:
+            cmd += ["--model", self.model]
+        if self.cpu_list:
+            cmd = ["taskset", "-c", self.cpu_list, *cmd]
+        if self.log_path:
+            self._log = open(self.log_path, "wb")
+        else:
+            import tempfile
+
+            self._log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=self.env or os.environ.copy())
+        self.wait_serving(timeout)
+        return self
+
+    def wait_serving(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise CloudStartError(f"the cloud service exited with code {self.proc.returncode}: {self.log_tail()}")
+            if health_status(self.address, timeout=1.0) == "SERVING":
+                return
+            time.sleep(0.2)
+        raise CloudStartError(f"the cloud service was not SERVING after {timeout:g}s: {self.log_tail()}")
+
+    def log_tail(self, lines: int = 8) -> str:
+        if self._log is None:
+            return ""
+        self._log.flush()
+        self._log.seek(0)
+        text = self._log.read().decode("utf-8", "replace").strip().splitlines()
+        return " | ".join(text[-lines:]) or "(no output)"
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """SIGTERM, then wait; SIGKILL if it does not stop in time."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return self.proc.returncode
+
+    def __enter__(self) -> "CloudProcess":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

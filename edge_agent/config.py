@@ -1,0 +1,196 @@
+"""Typed configuration: one TOML file, environment overrides, clear errors.
+
+Precedence (lowest to highest): built-in defaults, the TOML file
+(`--config`, `$TANDEM_CONFIG` or `~/.config/tandem/config.toml`), environment
+variables named `TANDEM_<SECTION>_<KEY>` (e.g. `TANDEM_CLOUD_ADDRESS`), and
+finally command-line flags, which the CLI applies on top.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from edge_agent import paths
+
+STRATEGIES = ("edge", "cloud-public", "sketch", "cloud-with-context")
+
+
+class ConfigError(ValueError):
+    """A config value is wrong; the message names the key and where it came from."""
+
+
+@dataclass
+class EdgeConfig:
+    """The local model on the laptop."""
+
+    model: str = "qwen2.5-coder-0.5b"  # catalog name or a path to a .gguf file
+    n_ctx: int = 4096
+    n_threads: int = 0  # 0 = all cores
+    max_tokens: int = 256
+    temperature: float = 0.0
+    seed: int = 0
+    strategy: str = "edge"
+
+
+@dataclass
+class CloudConfig:
+    """How the edge reaches the cloud service."""
+
+    address: str = "127.0.0.1:50051"
+    timeout_s: float = 120.0  # deadline for one cloud call
+    connect_timeout_s: float = 3.0  # how long to wait for the channel before falling back
+    allow_context: bool = False  # opt-in: the cloud-with-context baseline may send private context
+
+
+@dataclass
+class ServerConfig:
+    """`tandem cloud serve`."""
+
+    host: str = "127.0.0.1"
+    port: int = 50051
+    model: str = "qwen2.5-coder-1.5b"
+    n_ctx: int = 4096
+    n_threads: int = 0
+    max_tokens_limit: int = 2048  # largest max_tokens a request may ask for
+    max_concurrent_rpcs: int = 16
+    grace_s: float = 5.0  # graceful shutdown period on SIGTERM
+
+
+@dataclass
+class PrivacyConfig:
+    """The outbound audit log."""
+
+    audit_log: str = ""  # empty = <data dir>/audit.jsonl
+
+    def audit_path(self) -> Path:
+        return Path(self.audit_log).expanduser() if self.audit_log else paths.data_dir() / "audit.jsonl"
+
+
+@dataclass
+class Config:
+    edge: EdgeConfig = field(default_factory=EdgeConfig)
+    cloud: CloudConfig = field(default_factory=CloudConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    source: str = "defaults"  # where the file part came from, for messages
+
+
+_SECTIONS: dict[str, type] = {
+    "edge": EdgeConfig,
+    "cloud": CloudConfig,
+    "server": ServerConfig,
+    "privacy": PrivacyConfig,
+}
+
+
+def load_config(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Load defaults, then the TOML file, then `TANDEM_*` environment overrides.
+
+    `path=None` uses the default location and tolerates its absence; an explicit
+    path that does not exist is an error.
+    """
+    environ = os.environ if environ is None else environ
+    explicit = path is not None
+    file = Path(path) if explicit else paths.default_config_file()
+    config = Config()
+    if file.exists():
+        _apply_file(config, file)
+        config.source = str(file)
+    elif explicit:
+        raise ConfigError(f"config file {file} does not exist")
+    _apply_environ(config, environ)
+    validate(config)
+    return config
+
+
+def _apply_file(config: Config, file: Path) -> None:
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read: {exc}") from None
+    for section, values in data.items():
+        if section not in _SECTIONS:
+            raise ConfigError(
+                f"{file}: unknown section [{section}] (known: {', '.join(_SECTIONS)})"
+            )
+        if not isinstance(values, dict):
+            raise ConfigError(f"{file}: '{section}' must be a table like [{section}]")
+        target = getattr(config, section)
+        for key, value in values.items():
+            _set(target, section, key, value, where=str(file))
+
+
+def _apply_environ(config: Config, environ: Mapping[str, str]) -> None:
+    for section in _SECTIONS:
+        target = getattr(config, section)
+        for f in dataclasses.fields(target):
+            var = f"TANDEM_{section}_{f.name}".upper()
+            if var in environ:
+                _set(target, section, f.name, environ[var], where=f"environment variable {var}", from_text=True)
+
+
+def _set(target: Any, section: str, key: str, value: Any, where: str, from_text: bool = False) -> None:
+    fields = {f.name: f for f in dataclasses.fields(target)}
+    if key not in fields:
+        raise ConfigError(
+            f"{where}: unknown key '{section}.{key}' (known: {', '.join(fields)})"
+        )
+    kind = type(getattr(type(target)(), key))
+    try:
+        setattr(target, key, _coerce(value, kind, from_text))
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{where}: '{section}.{key}' must be {_KIND_NAMES[kind]}, got {value!r}"
+        ) from None
+
+
+_KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+
+
+def _coerce(value: Any, kind: type, from_text: bool) -> Any:
+    if from_text and kind is not str:
+        value = value.strip()
+        if kind is bool:
+            lowered = value.lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+        return kind(value)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(value)
+    return value
+
+
+def validate(config: Config) -> None:
+    """Range checks that a type check cannot catch."""
+    where = config.source
+
+    def need(ok: bool, key: str, what: str) -> None:
+        if not ok:
+            raise ConfigError(f"{where}: '{key}' {what}")
+
+    need(config.edge.strategy in STRATEGIES, "edge.strategy", f"must be one of {', '.join(STRATEGIES)}")
+    need(config.edge.n_ctx >= 256, "edge.n_ctx", "must be at least 256")
+    need(config.edge.max_tokens >= 1, "edge.max_tokens", "must be at least 1")
+    need(0.0 <= config.edge.temperature <= 2.0, "edge.temperature", "must be between 0 and 2")
+    need(config.edge.n_threads >= 0, "edge.n_threads", "must be 0 (all cores) or more")
+    need(":" in config.cloud.address, "cloud.address", "must look like HOST:PORT")
+    need(config.cloud.timeout_s > 0, "cloud.timeout_s", "must be positive")
+    need(config.cloud.connect_timeout_s > 0, "cloud.connect_timeout_s", "must be positive")
+    need(0 <= config.server.port <= 65535, "server.port", "must be between 0 and 65535")
+    need(config.server.n_ctx >= 256, "server.n_ctx", "must be at least 256")
+    need(config.server.max_tokens_limit >= 1, "server.max_tokens_limit", "must be at least 1")
+    need(config.server.max_concurrent_rpcs >= 1, "server.max_concurrent_rpcs", "must be at least 1")
+    need(config.server.grace_s >= 0, "server.grace_s", "must not be negative")
+    need(config.server.n_threads >= 0, "server.n_threads", "must be 0 (all cores) or more")

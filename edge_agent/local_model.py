@@ -1,0 +1,62 @@
+"""The small model on the device, which is the only model that sees private context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from edge_agent.decode import DecodeResult, decode_stream
+from edge_agent.llm import ChatMessage, ChatTemplate, load_llama
+
+
+class PromptTooLong(ValueError):
+    """The prompt (instruction + context) does not fit the edge model's context window."""
+
+
+class EdgeModel:
+    """A chat model loaded once and used for many answers (not thread-safe: one answer at a time)."""
+
+    def __init__(self, path: Path, n_ctx: int = 4096, n_threads: int = 0) -> None:
+        self.path = path
+        self.llm = load_llama(path, n_ctx=n_ctx, n_threads=n_threads)
+        self.template = ChatTemplate(self.llm)
+
+    @property
+    def n_ctx(self) -> int:
+        return self.llm.n_ctx()
+
+    def chat_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+        prompt = self.template.render(messages)
+        return self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def stream_chat(
+        self,
+        messages: Sequence[ChatMessage],
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int = 0,
+        should_stop: Callable[[], bool] = lambda: False,
+        result: DecodeResult | None = None,
+        assistant_prefix: str = "",
+    ) -> Iterator[str]:
+        """Stream the assistant's reply to `messages` as text pieces.
+
+        `assistant_prefix` is text the reply already starts with (e.g. written by the
+        cloud before it was lost); the model continues it.
+        """
+        tokens = self.chat_tokens(messages)
+        if assistant_prefix:
+            tokens += self.llm.tokenize(assistant_prefix.encode("utf-8"), add_bos=False, special=False)
+        if len(tokens) + 1 > self.n_ctx:
+            raise PromptTooLong(
+                f"the prompt is {len(tokens)} tokens but the edge model holds {self.n_ctx}: "
+                "pass less context or raise edge.n_ctx"
+            )
+        for piece in decode_stream(
+            self.llm, tokens, max_tokens, temperature, seed, self.template.stop, should_stop, result
+        ):
+            if piece.text:
+                yield piece.text
+
+    def close(self) -> None:
+        self.llm.close()

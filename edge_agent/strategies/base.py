@@ -1,0 +1,59 @@
+"""What every strategy receives and reports."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from edge_agent.cloud_client import WireStats
+from edge_agent.context import PrivateContext
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    """One question from the user."""
+
+    instruction: str
+    context: PrivateContext = PrivateContext()
+    strategy: str = "edge"
+    max_tokens: int = 256
+    temperature: float = 0.0
+    seed: int = 0
+
+
+@dataclass
+class AnswerReport:
+    """How an answer was made: filled in while it streams, complete when it ends."""
+
+    strategy: str  # the strategy asked for
+    request_id: str = ""
+    answered_by: str = "edge"  # "edge", "cloud" or "edge+cloud"
+    fallback: str = ""  # why the edge answered alone, when it had to
+    context_sent: bool = False  # true only for the opt-in cloud-with-context baseline
+    sketch: list[str] = field(default_factory=list)
+    wire: WireStats = field(default_factory=WireStats)
+    text: str = ""
+    edge_tokens: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    first_text_s: float | None = None
+    total_s: float | None = None
+    cancel: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+
+    def note_text(self, piece: str) -> None:
+        if self.first_text_s is None:
+            self.first_text_s = time.perf_counter() - self.started
+        self.text += piece
+
+    def finish(self) -> None:
+        self.total_s = time.perf_counter() - self.started
+
+    def summary(self) -> str:
+        """One line: strategy, fallback, what went to the cloud."""
+        parts = [f"strategy: {self.strategy}"]
+        if self.context_sent:
+            parts.append("OPT-IN BASELINE: private context WAS sent to the cloud")
+        if self.fallback:
+            parts.append(f"edge-only fallback ({self.fallback})")
+        parts.append(self.wire.summary())
+        return " | ".join(parts)

@@ -1,0 +1,1 @@
+"""Generated gRPC code for the tandem.v1 protocol (see tandem.proto)."""

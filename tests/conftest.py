@@ -1,0 +1,58 @@
+"""Shared fixtures: real models (installed once by `make models`), isolated XDG dirs, real servers.
+
+The models live in the user's model cache; every test gets its own config and
+data directories so nothing a test writes (audit log, config) touches the user's.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from edge_agent import paths
+from edge_agent.models import CATALOG, install_model, model_path
+from edge_agent.models.catalog import DEFAULT_CLOUD, DEFAULT_EDGE, TEST_MODEL
+
+REAL_MODELS_DIR = paths.models_dir()
+os.environ["TANDEM_MODELS_DIR"] = str(REAL_MODELS_DIR)  # inherited by subprocesses too
+
+
+def _installed(name: str) -> Path:
+    spec = CATALOG[name]
+    path = model_path(spec)
+    if not path.exists():  # `make test` installs them first; this covers a bare `pytest`
+        install_model(spec)
+    return path
+
+
+@pytest.fixture(scope="session")
+def smol_path() -> Path:
+    """SmolLM2-135M: the fastest real model, for mechanics that need no quality."""
+    return _installed(TEST_MODEL)
+
+
+@pytest.fixture(scope="session")
+def edge_path() -> Path:
+    """Qwen2.5-Coder-0.5B: the default edge model."""
+    return _installed(DEFAULT_EDGE)
+
+
+@pytest.fixture(scope="session")
+def cloud_path() -> Path:
+    """Qwen2.5-Coder-1.5B: the default cloud model."""
+    return _installed(DEFAULT_CLOUD)
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Fresh XDG config/data dirs per test; the model cache stays shared."""
+    home = tmp_path_factory.mktemp("home")
+    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_RUNTIME_DIR", "run")):
+        (home / sub).mkdir()
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("TANDEM_MODELS_DIR", str(REAL_MODELS_DIR))
+    for var in [v for v in os.environ if v.startswith("TANDEM_") and v != "TANDEM_MODELS_DIR"]:
+        monkeypatch.delenv(var)
+    return home

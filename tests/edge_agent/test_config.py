@@ -1,0 +1,71 @@
+"""Config: defaults, the TOML file, environment overrides, and errors that name the key and file."""
+
+from pathlib import Path
+
+import pytest
+
+from edge_agent.config import ConfigError, load_config
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_when_no_file_exists() -> None:
+    config = load_config(environ={})
+    assert config.edge.model == "qwen2.5-coder-0.5b"
+    assert config.server.model == "qwen2.5-coder-1.5b"
+    assert config.cloud.allow_context is False
+    assert config.source == "defaults"
+
+
+def test_file_values_and_int_to_float(tmp_path: Path) -> None:
+    path = write(tmp_path, '[edge]\nmodel = "smollm2-135m"\ntemperature = 1\n[cloud]\naddress = "10.0.0.1:9"\n')
+    config = load_config(path, environ={})
+    assert (config.edge.model, config.edge.temperature, config.cloud.address) == ("smollm2-135m", 1.0, "10.0.0.1:9")
+    assert config.source == str(path)
+
+
+def test_default_location_is_xdg_config(isolated_dirs: Path) -> None:
+    (isolated_dirs / "config" / "tandem").mkdir()
+    (isolated_dirs / "config" / "tandem" / "config.toml").write_text("[server]\nport = 6000\n")
+    assert load_config(environ={}).server.port == 6000
+
+
+def test_environment_overrides_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[server]\nport = 6000\n")
+    config = load_config(path, environ={"TANDEM_SERVER_PORT": "7000", "TANDEM_CLOUD_ALLOW_CONTEXT": "yes"})
+    assert config.server.port == 7000
+    assert config.cloud.allow_context is True
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("[edge]\nmodle = 'x'\n", "unknown key 'edge.modle'"),
+        ("[egde]\nmodel = 'x'\n", "unknown section [egde]"),
+        ("[server]\nport = 'fast'\n", "'server.port' must be a whole number"),
+        ("[cloud]\nallow_context = 'yes'\n", "'cloud.allow_context' must be true or false"),
+        ("[server]\nport = 70000\n", "'server.port' must be between 0 and 65535"),
+        ("[edge]\nstrategy = 'magic'\n", "'edge.strategy' must be one of"),
+        ("[edge\nmodel = 1\n", "not valid TOML"),
+    ],
+)
+def test_bad_file_names_key_and_file(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path, environ={})
+    assert expected in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_bad_environment_value_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="environment variable TANDEM_EDGE_MAX_TOKENS.*whole number"):
+        load_config(environ={"TANDEM_EDGE_MAX_TOKENS": "many"})
+
+
+def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml", environ={})
