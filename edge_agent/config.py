@@ -80,7 +80,7 @@ class Config:
     source: str = "defaults"  # where the file part came from, for messages
 
 
-_SECTIONS: dict[str, type] = {
+SECTIONS: dict[str, type] = {
     "edge": EdgeConfig,
     "cloud": CloudConfig,
     "server": ServerConfig,
@@ -116,9 +116,9 @@ def _apply_file(config: Config, file: Path) -> None:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot read: {exc}") from None
     for section, values in data.items():
-        if section not in _SECTIONS:
+        if section not in SECTIONS:
             raise ConfigError(
-                f"{file}: unknown section [{section}] (known: {', '.join(_SECTIONS)})"
+                f"{file}: unknown section [{section}] (known: {', '.join(SECTIONS)})"
             )
         if not isinstance(values, dict):
             raise ConfigError(f"{file}: '{section}' must be a table like [{section}]")
@@ -128,7 +128,7 @@ def _apply_file(config: Config, file: Path) -> None:
 
 
 def _apply_environ(config: Config, environ: Mapping[str, str]) -> None:
-    for section in _SECTIONS:
+    for section in SECTIONS:
         target = getattr(config, section)
         for f in dataclasses.fields(target):
             var = f"TANDEM_{section}_{f.name}".upper()

@@ -15,6 +15,7 @@ as a `[PRIVATE_n]` placeholder of its own and its number is never issued.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Literal
@@ -118,6 +119,7 @@ class PrivacyGuard:
         self._literals: dict[str, str] = {}  # user text that looked like a placeholder -> its escape
         self._last_number: dict[str, int] = {}
         self._reserved: set[tuple[str, int]] = set()
+        self._lock = threading.RLock()  # a request may fan out over threads (best-of)
         texts = [str(t) for t in private_texts]
         for text in texts:  # placeholder-like text in the notes must never meet a real placeholder
             self._reserve_tokens(text)
@@ -129,12 +131,13 @@ class PrivacyGuard:
     def redact(self, text: str) -> Redaction:
         """Replace every sensitive span and PII pattern in `text` with its placeholder."""
         text = unicodedata.normalize("NFC", text)
-        for _ in range(_MAX_PASSES):
-            text = self._redact_once(text)
-            if not self._leftovers(text):
-                break  # replacing can expose a pattern (digits glued to a name): go again
-        used = {ph for ph in map(_canonical, _TOKEN_RE.finditer(text)) if ph in self._known}
-        return Redaction(text, {ph: self._known[ph] for ph in sorted(used)})
+        with self._lock:
+            for _ in range(_MAX_PASSES):
+                text = self._redact_once(text)
+                if not self._leftovers(text):
+                    break  # replacing can expose a pattern (digits glued to a name): go again
+            used = {ph for ph in map(_canonical, _TOKEN_RE.finditer(text)) if ph in self._known}
+            return Redaction(text, {ph: self._known[ph] for ph in sorted(used)})
 
     def restore(self, text: str) -> str:
         """Replace the placeholders this guard knows with their originals; leave the rest."""
@@ -142,24 +145,29 @@ class PrivacyGuard:
         def original(match: re.Match[str]) -> str:
             return self._known.get(_canonical(match), match.group())
 
-        return _TOKEN_RE.sub(original, text)
+        with self._lock:
+            return _TOKEN_RE.sub(original, text)
 
     @property
     def mapping(self) -> dict[str, str]:
         """Every placeholder issued so far -> its original."""
-        return dict(self._issued)
+        with self._lock:
+            return dict(self._issued)
 
     @property
     def entities(self) -> tuple[Entity, ...]:
         """The sensitive spans the guard knows (from the context and from what it redacted)."""
-        return tuple(self._entities.values())
+        with self._lock:
+            return tuple(self._entities.values())
 
     def leaks(self, text: str) -> list[str]:
         """Sensitive spans known to the guard that still occur in `text` (each once, in order)."""
         text = unicodedata.normalize("NFC", text)
         tokens = [m.span() for m in _TOKEN_RE.finditer(text)]
         found: dict[str, None] = {}
-        for c in sorted(self._known_candidates(text), key=lambda c: c.start):
+        with self._lock:
+            candidates = self._known_candidates(text)
+        for c in sorted(candidates, key=lambda c: c.start):
             if c.entity is not None and not any(s <= c.start and c.end <= e for s, e in tokens):
                 found[c.entity.text] = None
         return list(found)

@@ -62,6 +62,13 @@ def test_extraction_keeps_common_words_and_finds_names() -> None:
         assert span in texts, span
 
 
+def test_names_in_prose_in_any_script() -> None:
+    notes = "Lunch with 李伟 and Zoë Ødegård on Friday. Дмитрий called about the Q3 plan. I met Kwame there."
+    texts = {e.text for e in extract_entities([notes])}
+    assert {"李伟", "Zoë Ødegård", "Zoë", "Ødegård", "Дмитрий", "Kwame"} <= texts
+    assert not texts & {"Lunch", "Friday", "I", "Q3", "There"}
+
+
 def test_sentence_initial_ordinary_word_is_not_a_name() -> None:
     texts = {e.text for e in extract_entities(["Gardening with Priya today.", "We love gardening."])}
     assert "Gardening" not in texts

@@ -1,0 +1,1 @@
+"""The `tandem` subcommands, one module per command group (each has `register(commands)`)."""

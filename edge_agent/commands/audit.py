@@ -1,0 +1,26 @@
+"""`tandem audit`: what left this device, exactly as sent."""
+
+from __future__ import annotations
+
+import argparse
+
+from edge_agent.config import Config
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    audit = commands.add_parser("audit", help="show what left this device (the outbound audit log)")
+    audit.add_argument("--last", type=int, metavar="N", help="only the last N entries")
+    audit.add_argument("--request", metavar="ID", help="only the entries of one answer")
+    audit.set_defaults(handler=audit_command)
+
+
+def audit_command(args: argparse.Namespace, config: Config) -> int:
+    from edge_agent.privacy import AuditLog, format_entries
+
+    path = config.privacy.audit_path()
+    if not path.exists():
+        print(f"nothing has left this device yet (no audit log at {path})")
+        return 0
+    entries = AuditLog(path).entries(last=args.last, request_id=args.request)
+    print(format_entries(entries) if entries else "no matching entries")
+    return 0

@@ -1,0 +1,68 @@
+"""`tandem demo`: the whole product in one command, on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from edge_agent.commands.ask import print_report
+from edge_agent.commands.progress import ProgressLine
+from edge_agent.config import STRATEGIES, Config
+from edge_agent.context import PrivateContext
+from edge_agent.models import CATALOG, install_model
+
+DEMO_NOTES = """Name: Dana Whitfield
+Phone: +1 (415) 555-0172
+Landlord: Mr. Okafor, okafor.rentals@example.com
+Apartment: 4B, 1180 Larkin Street
+The heating in the bedroom has not worked since November 3.
+Parents visit from December 12 to December 15.
+I am free for a repair visit on weekday mornings before 11 am.
+Gym membership renews in January."""
+
+DEMO_INSTRUCTION = "Write a short email to my landlord asking him to fix the heating before my parents visit."
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    demo = commands.add_parser("demo", help="start a cloud on loopback, ask one question with private notes, stop")
+    demo.add_argument("--strategy", choices=STRATEGIES, default="sketch", help="default: sketch")
+    demo.set_defaults(handler=demo_command)
+
+
+def demo_command(args: argparse.Namespace, config: Config) -> int:
+    """Install the default models, start a cloud on loopback, ask once, show what left, stop."""
+    from edge_agent.agent import EdgeAgent
+    from edge_agent.cloud_process import CloudProcess
+    from edge_agent.privacy import AuditLog
+    from edge_agent.strategies import AskRequest
+
+    for name in (config.edge.model, config.server.model):
+        if name in CATALOG:
+            install_model(CATALOG[name], progress=ProgressLine(name))
+    print(f"== starting the cloud service ({config.server.model}) on loopback ...", flush=True)
+    started = time.monotonic()
+    with CloudProcess(model=config.server.model, config=args.config) as cloud:
+        print(f"== cloud ready at {cloud.address} in {time.monotonic() - started:.1f}s", flush=True)
+        config.cloud.address = cloud.address
+        agent = EdgeAgent(config)
+        print("== private notes (they stay on this device):")
+        print("   " + DEMO_NOTES.replace("\n", "\n   "))
+        print(f"== instruction: {DEMO_INSTRUCTION}")
+        print(f"== answer (strategy {args.strategy}):\n", flush=True)
+        request = AskRequest(DEMO_INSTRUCTION, PrivateContext(DEMO_NOTES, "demo"), args.strategy,
+                             max_tokens=config.edge.max_tokens)
+        answer = agent.ask(request)
+        try:
+            for piece in answer:
+                sys.stdout.write(piece)
+                sys.stdout.flush()
+        finally:
+            agent.close()
+        print("\n")
+        print_report(answer.report, sys.stdout)
+        for entry in AuditLog(config.privacy.audit_path()).entries(request_id=answer.report.request_id):
+            print(f"-- sent {entry.rpc.rsplit('/', 1)[-1]} ({len(entry.payload)} bytes): "
+                  + entry.summary.replace("\n", "; "))
+    print("== cloud service stopped")
+    return 0
