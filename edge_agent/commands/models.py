@@ -31,10 +31,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def models_list(args: argparse.Namespace, config: Config) -> int:
-    print(f"{'name':<22}{'role':<7}{'size':>9}  {'installed':<10}description")
+    print(f"{'name':<22}{'role':<10}{'size':>9}  {'installed':<10}description")
     for spec in CATALOG.values():
         state = "yes" if is_installed(spec) else ("unverified" if model_path(spec).exists() else "no")
-        print(f"{spec.name:<22}{spec.role:<7}{spec.size / 1e6:>7,.0f}MB  {state:<10}{spec.description}")
+        print(f"{spec.name:<22}{spec.role:<10}{spec.size / 1e6:>7,.0f}MB  {state:<10}{spec.description}")
     print(f"\nedge model: {config.edge.model}   cloud model: {config.server.model}")
     return 0
 

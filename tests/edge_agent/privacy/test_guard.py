@@ -154,14 +154,17 @@ def test_partial_names_keep_their_family_number(guard: PrivacyGuard) -> None:
     text = "Miguel Alvarez wrote. Mr. Alvarez says hi; miguel agrees. ALVAREZ!"
     redaction = guard.redact(text)
     match = re.fullmatch(
-        r"\[PERSON_(\d+)\] wrote\. Mr\. \[PERSON_(\d+)_LAST\] says hi; \[PERSON_(\d+)_FIRST\] agrees\. \[PERSON_(\d+)_LAST\]!",
+        r"\[PERSON_(\d+)\] wrote\. Mr\. \[PERSON_(\d+)_LAST\] says hi; "
+        r"\[PERSON_(\d+)_FIRST\] agrees\. \[PERSON_(\d+)_LAST\]!",
         redaction.text,
     )
     assert match and len(set(match.groups())) == 1
     assert guard.restore(redaction.text) == "Miguel Alvarez wrote. Mr. Alvarez says hi; Miguel agrees. Alvarez!"
 
 
-@pytest.mark.parametrize("variant", ["+1 (415) 555-0134", "415-555-0134", "4155550134", "(415) 555 0134", "+1.415.555.0134"])
+@pytest.mark.parametrize(
+    "variant", ["+1 (415) 555-0134", "415-555-0134", "4155550134", "(415) 555 0134", "+1.415.555.0134"]
+)
 def test_phone_separator_variants_are_the_same_phone(guard: PrivacyGuard, variant: str) -> None:
     redaction = guard.redact(f"call {variant} now")
     assert re.fullmatch(r"call \[PHONE_1\] now", redaction.text)
@@ -262,7 +265,10 @@ def test_empty_and_single_string_context() -> None:
 
 @pytest.mark.parametrize(
     "model_output",
-    ["Dear [PERSON_1],", "Dear PERSON_1,", "Dear [person_1],", "Dear [ PERSON_1 ],", "Dear [Person 1],", "Dear Person_1,"],
+    [
+        "Dear [PERSON_1],", "Dear PERSON_1,", "Dear [person_1],",
+        "Dear [ PERSON_1 ],", "Dear [Person 1],", "Dear Person_1,",
+    ],
 )
 def test_restore_tolerates_what_models_do(guard: PrivacyGuard, model_output: str) -> None:
     assert guard.redact("Priya Sharma").text == "[PERSON_1]"
