@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import grpc
@@ -14,6 +15,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from cloud_service.backend import LlamaBackend
+from cloud_service.capture import RequestCapture
 from cloud_service.servicer import CloudModelServicer, Undecodable
 from edge_agent.config import ServerConfig
 from edge_agent.models import resolve_model
@@ -24,13 +26,16 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CloudModel"].full_name  # "tandem.v1.CloudModel"
 
 
-def _lenient(message_type) -> Callable[[bytes], object]:
+def _lenient(message_type, method: str, capture: RequestCapture | None) -> Callable[[bytes], object]:
     """Parse a request, or return Undecodable so the handler can answer INVALID_ARGUMENT.
 
     A deserializer that raises would make gRPC answer INTERNAL with no useful message.
+    With a capture, the raw bytes are recorded first, whatever they are.
     """
 
     def parse(data: bytes):
+        if capture is not None:
+            capture.record(method, data)
         try:
             return message_type.FromString(data)
         except (DecodeError, ValueError) as exc:
@@ -39,18 +44,19 @@ def _lenient(message_type) -> Callable[[bytes], object]:
     return parse
 
 
-def _handlers(servicer: CloudModelServicer) -> grpc.GenericRpcHandler:
+def _handlers(servicer: CloudModelServicer, capture: RequestCapture | None) -> grpc.GenericRpcHandler:
     return grpc.method_handlers_generic_handler(
         SERVICE_NAME,
         {
             "Info": grpc.unary_unary_rpc_method_handler(
-                servicer.Info, _lenient(pb.InfoRequest), pb.InfoResponse.SerializeToString
+                servicer.Info, _lenient(pb.InfoRequest, "Info", capture), pb.InfoResponse.SerializeToString
             ),
             "Generate": grpc.unary_stream_rpc_method_handler(
-                servicer.Generate, _lenient(pb.GenerateRequest), pb.GenerateChunk.SerializeToString
+                servicer.Generate, _lenient(pb.GenerateRequest, "Generate", capture),
+                pb.GenerateChunk.SerializeToString,
             ),
             "Sketch": grpc.unary_unary_rpc_method_handler(
-                servicer.Sketch, _lenient(pb.SketchRequest), pb.SketchResponse.SerializeToString
+                servicer.Sketch, _lenient(pb.SketchRequest, "Sketch", capture), pb.SketchResponse.SerializeToString
             ),
         },
     )
@@ -73,9 +79,16 @@ class CloudServer:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
     async def stop(self, grace: float) -> None:
-        """Graceful shutdown: NOT_SERVING, refuse new calls, let in-flight ones finish for `grace` s."""
+        """Graceful shutdown: NOT_SERVING, refuse new calls, let in-flight ones finish for `grace` s.
+
+        The draining is done here rather than by `server.stop(grace)`, which on grpc 1.85
+        keeps a core busy while it waits and so starves the very calls it waits for.
+        """
         await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace)
+        finished = await self.servicer.drain(grace)
+        if not finished:
+            log.warning("grace period over: cancelling the calls still running")
+        await self.server.stop(0)
         self.servicer.backend.close()
 
 
@@ -88,7 +101,8 @@ async def start_server(config: ServerConfig, model: str | None = None) -> CloudS
         maximum_concurrent_rpcs=config.max_concurrent_rpcs,
         options=[("grpc.so_reuseport", 0)],
     )
-    server.add_generic_rpc_handlers((_handlers(servicer),))
+    capture = RequestCapture(Path(config.capture_file)) if config.capture_file else None
+    server.add_generic_rpc_handlers((_handlers(servicer, capture),))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", SERVICE_NAME):

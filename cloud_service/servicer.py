@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
 from dataclasses import dataclass
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 
 import grpc
 
@@ -48,8 +49,34 @@ class CloudModelServicer:
     def __init__(self, backend: LlamaBackend, max_tokens_limit: int) -> None:
         self.backend = backend
         self.max_tokens_limit = max_tokens_limit
+        self.draining = False  # set on shutdown: new calls are refused, running ones finish
+        self._active = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.contextmanager
+    def _in_flight(self) -> Iterator[None]:
+        self._active += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._active -= 1
+            if self._active == 0:
+                self._idle.set()
+
+    async def drain(self, grace: float) -> bool:
+        """Refuse new calls and wait up to `grace` seconds for running ones; True if all finished."""
+        self.draining = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace)
+            return True
+        except asyncio.TimeoutError:
+            return False
 
     async def _precheck(self, request, context: grpc.aio.ServicerContext) -> None:
+        if self.draining:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the service is shutting down; retry on another replica")
         if isinstance(request, Undecodable):
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -63,6 +90,10 @@ class CloudModelServicer:
 
     async def Info(self, request, context: grpc.aio.ServicerContext) -> pb.InfoResponse:
         await self._precheck(request, context)
+        with self._in_flight():
+            return self._info()
+
+    def _info(self) -> pb.InfoResponse:
         info = self.backend.info
         return pb.InfoResponse(
             model_id=info.model_id,
@@ -76,6 +107,11 @@ class CloudModelServicer:
 
     async def Generate(self, request, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.GenerateChunk]:
         await self._precheck(request, context)
+        with self._in_flight():
+            async for chunk in self._generate(request, context):
+                yield chunk
+
+    async def _generate(self, request, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.GenerateChunk]:
         try:
             check_generate(request, self.max_tokens_limit)
             tokens = self.backend.prompt_tokens(request.prompt, request.raw, request.system)
@@ -98,6 +134,10 @@ class CloudModelServicer:
 
     async def Sketch(self, request, context: grpc.aio.ServicerContext) -> pb.SketchResponse:
         await self._precheck(request, context)
+        with self._in_flight():
+            return await self._sketch(request, context)
+
+    async def _sketch(self, request, context: grpc.aio.ServicerContext) -> pb.SketchResponse:
         try:
             check_sketch(request, self.max_tokens_limit)
             n_points = request.max_points or DEFAULT_SKETCH_POINTS

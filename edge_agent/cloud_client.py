@@ -198,9 +198,11 @@ class CloudClient:
         if tail:
             yield tail
 
-    def sketch(self, instruction: str, max_points: int = 15, seed: int = 0) -> list[str]:
+    def sketch(self, instruction: str, max_points: int = 15, max_tokens: int = 0, seed: int = 0) -> list[str]:
         """The cloud's outline for the redacted instruction, restored on the device."""
-        request = pb.SketchRequest(instruction=self.guard.redact(instruction).text, max_points=max_points, seed=seed)
+        request = pb.SketchRequest(
+            instruction=self.guard.redact(instruction).text, max_points=max_points, max_tokens=max_tokens, seed=seed
+        )
         payload = self._outbound("Sketch", request)
         call = self._connect().unary_unary(
             SERVICE + "Sketch", request_serializer=None,

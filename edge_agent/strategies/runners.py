@@ -48,7 +48,9 @@ def run_cloud_public(agent: "EdgeAgent", request: AskRequest, report: AnswerRepo
 def run_sketch(agent: "EdgeAgent", request: AskRequest, report: AnswerReport, cloud: CloudClient) -> Iterator[str]:
     """CoGenesis sketch: the cloud outlines the redacted instruction; the edge writes with the notes."""
     try:
-        report.sketch = cloud.sketch(request.instruction, seed=request.seed)
+        report.sketch = cloud.sketch(
+            request.instruction, max_tokens=agent.config.cloud.sketch_max_tokens, seed=request.seed
+        )
         report.answered_by = "edge+cloud"
     except CloudError as exc:
         if not exc.fallback_ok:

@@ -1,0 +1,127 @@
+"""The canary test: plant unique strings in the private context, capture every byte the
+cloud service receives (server side) and every byte the edge sent (client side, the audit
+log), and prove that no canary crossed, as text or as token ids.
+
+Real parts: the cloud is `tandem cloud serve` in its own process on loopback, the edge
+model is real; SmolLM2-135M plays both roles because the mechanics, not the prose, are
+under test. It must stay green for every strategy that talks to the cloud.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cloud_service.capture import read_capture
+from edge_agent.agent import EdgeAgent
+from edge_agent.bench.leaks import find_leaks
+from edge_agent.bench.tasks import load_tasks
+from edge_agent.cloud_process import CloudProcess
+from edge_agent.config import load_config
+from edge_agent.context import PrivateContext
+from edge_agent.llm import load_llama
+from edge_agent.local_model import EdgeModel
+from edge_agent.privacy import AuditLog
+from edge_agent.strategies import AskRequest
+
+PRIVACY_STRATEGIES = ("edge", "cloud-public", "sketch")
+# Extra canaries that look like nothing a model would produce by chance.
+PLANTED = ("Zyxwortha Quennell", "QX-77104-ZZ", "zyx.quennell@example.org")
+
+
+@pytest.fixture(scope="module")
+def cloud_capture(smol_path: Path, tmp_path_factory: pytest.TempPathFactory):
+    capture = tmp_path_factory.mktemp("capture") / "received.jsonl"
+    import os
+
+    env = dict(os.environ, TANDEM_SERVER_CAPTURE_FILE=str(capture), TANDEM_SERVER_N_CTX="2048")
+    with CloudProcess(model=str(smol_path), env=env) as cloud:
+        yield cloud, capture
+
+
+@pytest.fixture(scope="module")
+def edge_model(smol_path: Path) -> EdgeModel:
+    model = EdgeModel(smol_path, n_ctx=2048)
+    yield model
+    model.close()
+
+
+@pytest.fixture(scope="module")
+def tokenize(smol_path: Path):
+    vocab = load_llama(smol_path, n_ctx=64)
+    return lambda text: vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+
+
+def _agent(cloud_address: str, edge_model: EdgeModel, allow_context: bool = False) -> EdgeAgent:
+    config = load_config(environ={})
+    config.cloud.address = cloud_address
+    config.cloud.allow_context = allow_context
+    config.cloud.timeout_s = 60
+    config.cloud.sketch_max_tokens = 32
+    return EdgeAgent(config, edge_model=edge_model)
+
+
+def _tasks():
+    tasks = load_tasks(limit=5)
+    assert any(c.casefold() in t.instruction.casefold() or any(w in t.instruction for w in t.private_context.split()
+               if w[:1].isupper() and len(w) > 3) for t in tasks for c in t.canaries)
+    return tasks
+
+
+def test_no_canary_reaches_the_cloud(cloud_capture, edge_model: EdgeModel, tokenize) -> None:
+    cloud, capture = cloud_capture
+    agent = _agent(cloud.address, edge_model)
+    before = len(read_capture(capture))
+    canaries: set[str] = set(PLANTED)
+    request_ids: list[str] = []
+    for task in _tasks():
+        context = PrivateContext(task.private_context + "\n" + "\n".join(f"Secret: {p}" for p in PLANTED))
+        canaries.update(task.canaries)
+        for strategy in PRIVACY_STRATEGIES:
+            # Users type private details into instructions too: mention the first canary.
+            instruction = task.instruction + f" Mention {task.canaries[0]} if relevant."
+            answer = agent.ask(AskRequest(instruction, context, strategy, max_tokens=12))
+            answer.text()
+            assert not answer.report.context_sent
+            request_ids.append(answer.report.request_id)
+    received = read_capture(capture)[before:]
+    methods = {r.method for r in received}
+    assert {"Generate", "Sketch"} <= methods, "the cloud strategies must really have talked to the cloud"
+    assert find_leaks(received, sorted(canaries), tokenize) == []
+
+    # Client side: the audit log holds exactly the bytes the server received, in order.
+    audited = [e.payload for e in agent.audit.entries() if e.request_id in request_ids]
+    assert audited == [r.payload for r in received]
+    assert find_leaks(received, sorted(canaries), tokenize) == []
+
+
+def test_the_leak_check_catches_the_opt_in_baseline(cloud_capture, edge_model: EdgeModel, tokenize) -> None:
+    """Control: the opt-in strategy sends the context, and the same check must see it."""
+    cloud, capture = cloud_capture
+    agent = _agent(cloud.address, edge_model, allow_context=True)
+    before = len(read_capture(capture))
+    task = load_tasks(limit=1)[0]
+    answer = agent.ask(AskRequest(task.instruction, PrivateContext(task.private_context), "cloud-with-context",
+                                  max_tokens=4))
+    answer.text()
+    assert answer.report.context_sent and "OPT-IN" in answer.report.summary()
+    leaks = find_leaks(read_capture(capture)[before:], list(task.canaries), tokenize)
+    assert {leak.canary for leak in leaks} == set(task.canaries)
+
+
+def test_token_id_leaks_are_detected(tokenize, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token-id path of the checker finds a canary sent as ids, not as text.
+
+    No request type carries token ids yet (Fuse will), so a message with a repeated id
+    field stands in for one.
+    """
+    from cloud_service.capture import CapturedRequest
+    from edge_agent.bench import leaks
+    from protos import tandem_pb2 as pb
+
+    monkeypatch.setitem(leaks.REQUEST_TYPES, "WithIds", pb.GenerateChunk)
+    ids = tokenize(" " + PLANTED[0])
+    record = CapturedRequest("WithIds", pb.GenerateChunk(token_ids=[1, 2, *ids, 3]).SerializeToString(), 0.0)
+    assert [leak.how for leak in find_leaks([record], [PLANTED[0]], tokenize)] == ["token ids"]
+    assert find_leaks([record], [PLANTED[0]], None) == []
