@@ -12,10 +12,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator, Callable, Sequence
+from typing import AsyncIterator, Callable, Sequence, TypeVar
+
+from cloud_service.fusion import FusionEngine
 
 from edge_agent.decode import DecodeResult, Piece, decode_stream
 from edge_agent.llm import ChatMessage, ChatTemplate, load_llama, vocab_fingerprint
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,9 +43,9 @@ class LlamaBackend:
     """Hosts one GGUF model through llama-cpp-python."""
 
     name = "llama.cpp"
-    capabilities = ("generate", "sketch")
+    capabilities = ("generate", "sketch", "fuse")
 
-    def __init__(self, path: Path, n_ctx: int, n_threads: int = 0) -> None:
+    def __init__(self, path: Path, n_ctx: int, n_threads: int = 0, max_sessions: int = 8) -> None:
         self.path = path
         self._n_ctx = n_ctx
         self._n_threads = n_threads
@@ -50,6 +54,8 @@ class LlamaBackend:
         self._template: ChatTemplate | None = None
         self.info: ModelInfo | None = None
         self.stats = BackendStats()
+        self.max_sessions = max_sessions
+        self.fusion: FusionEngine | None = None
 
     def load(self) -> ModelInfo:
         """Blocking: open the model and compute its vocabulary fingerprint."""
@@ -61,8 +67,18 @@ class LlamaBackend:
             n_vocab=llm.n_vocab(),
             n_ctx=llm.n_ctx(),
         )
+        self.fusion = FusionEngine(llm, self.max_sessions)
         self._llm = llm
         return self.info
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """Run `fn` on the model thread (the only thread that touches the llama context)."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
+    def tokenize_text(self, text: str) -> list[int]:
+        """Plain text (e.g. a placeholder) to token ids, no special tokens, no BOS."""
+        assert self._llm is not None
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
 
     @property
     def ready(self) -> bool:
@@ -102,6 +118,8 @@ class LlamaBackend:
             try:
                 if stop_flag.is_set():
                     return
+                if self.fusion is not None:
+                    self.fusion.evict()  # keep a fuse session's KV cache safe from this call
                 for piece in decode_stream(
                     self._llm, tokens, max_tokens, temperature, seed, stop,
                     should_stop=stop_flag.is_set, result=result,

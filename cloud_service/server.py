@@ -58,6 +58,9 @@ def _handlers(servicer: CloudModelServicer, capture: RequestCapture | None) -> g
             "Sketch": grpc.unary_unary_rpc_method_handler(
                 servicer.Sketch, _lenient(pb.SketchRequest, "Sketch", capture), pb.SketchResponse.SerializeToString
             ),
+            "Fuse": grpc.stream_stream_rpc_method_handler(
+                servicer.Fuse, _lenient(pb.FuseRequest, "Fuse", capture), pb.FuseResponse.SerializeToString
+            ),
         },
     )
 
@@ -95,8 +98,8 @@ class CloudServer:
 async def start_server(config: ServerConfig, model: str | None = None) -> CloudServer:
     """Bind and start the server; the model is not loaded yet (health: NOT_SERVING)."""
     path = resolve_model(model or config.model)
-    backend = LlamaBackend(path, n_ctx=config.n_ctx, n_threads=config.n_threads)
-    servicer = CloudModelServicer(backend, config.max_tokens_limit)
+    backend = LlamaBackend(path, n_ctx=config.n_ctx, n_threads=config.n_threads, max_sessions=config.max_sessions)
+    servicer = CloudModelServicer(backend, config.max_tokens_limit, config.session_idle_s)
     server = grpc.aio.server(
         maximum_concurrent_rpcs=config.max_concurrent_rpcs,
         options=[("grpc.so_reuseport", 0)],

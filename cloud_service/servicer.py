@@ -12,7 +12,8 @@ from typing import AsyncIterator, Iterator
 import grpc
 
 from cloud_service.backend import LlamaBackend
-from cloud_service.validation import BadRequest, check_fits, check_generate, check_sketch
+from cloud_service.fusion import FuseRequestError
+from cloud_service.validation import BadRequest, check_fits, check_fuse_open, check_generate, check_sketch
 from edge_agent.decode import FINISH_CONTEXT, FINISH_LENGTH, FINISH_STOP, DecodeResult
 from protos import tandem_pb2 as pb
 
@@ -46,9 +47,10 @@ class Undecodable:
 class CloudModelServicer:
     """Implements tandem.v1.CloudModel on one backend."""
 
-    def __init__(self, backend: LlamaBackend, max_tokens_limit: int) -> None:
+    def __init__(self, backend: LlamaBackend, max_tokens_limit: int, session_idle_s: float = 300.0) -> None:
         self.backend = backend
         self.max_tokens_limit = max_tokens_limit
+        self.session_idle_s = session_idle_s
         self.draining = False  # set on shutdown: new calls are refused, running ones finish
         self._active = 0
         self._idle = asyncio.Event()
@@ -162,6 +164,83 @@ class CloudModelServicer:
             prompt_tokens=result.prompt_tokens,
             completion_tokens=result.completion_tokens,
         )
+
+
+    async def Fuse(self, request_iterator, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.FuseResponse]:
+        """One stream = one session: `open` first, then `step`s; closing the stream frees the session."""
+        await self._precheck(None, context)
+        with self._in_flight():
+            requests = request_iterator.__aiter__()
+            first = await self._next_fuse(requests, context)
+            if first is None:
+                return
+            if not first.HasField("open") or first.HasField("step"):
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                    "the first FuseRequest must carry `open` (and no `step`)")
+            opening = first.open
+            try:
+                check_fuse_open(opening)
+            except BadRequest as exc:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            if opening.vocab_fingerprint != self.backend.info.vocab_fingerprint:
+                await context.abort(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"vocabulary mismatch: the cloud model {self.backend.info.model_id} has fingerprint "
+                    f"{self.backend.info.vocab_fingerprint[:12]}..., the edge sent {opening.vocab_fingerprint[:12]}...; "
+                    "logit fusion needs models with the same vocabulary (use the sketch strategy instead)",
+                )
+            fusion = self.backend.fusion
+            try:
+                session = fusion.new_session(opening.top_k)
+            except OverflowError as exc:
+                await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
+            try:
+                prompt = self.backend.prompt_tokens(opening.prompt, raw=False, system=opening.system)
+                try:
+                    rows = await self.backend.run(lambda: fusion.open(session, prompt))
+                except FuseRequestError as exc:
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+                yield _fuse_response(rows, len(session.tokens))
+                while True:
+                    request = await self._next_fuse(requests, context)
+                    if request is None:
+                        return
+                    if not request.HasField("step") or request.HasField("open"):
+                        await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                            "after the first message every FuseRequest must carry `step` only")
+                    step = request.step
+                    appends = [list(a.ids) + (self.backend.tokenize_text(a.text) if a.text else []) for a in step.append]
+                    try:
+                        rows = await self.backend.run(
+                            lambda: fusion.step(session, step.keep, appends, list(step.draft_ids))
+                        )
+                    except FuseRequestError as exc:
+                        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+                    yield _fuse_response(rows, len(session.tokens))
+            finally:
+                fusion.close(session)  # bookkeeping only: no llama call, safe off the model thread
+                log.info("Fuse session %d closed (%d tokens)", session.id, len(session.tokens))
+
+    async def _next_fuse(self, requests, context: grpc.aio.ServicerContext):
+        """The next message, None at the end of the stream; aborts on garbage or a long silence."""
+        try:
+            request = await asyncio.wait_for(requests.__anext__(), self.session_idle_s)
+        except StopAsyncIteration:
+            return None
+        except asyncio.TimeoutError:
+            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED,
+                                f"fuse session expired after {self.session_idle_s:g}s without a message")
+        if isinstance(request, Undecodable):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"request is not a valid {request.message_type}: {request.error}")
+        return request
+
+
+def _fuse_response(rows, session_tokens: int) -> pb.FuseResponse:
+    return pb.FuseResponse(
+        positions=[pb.TopK(ids=row.ids, logprobs=row.logprobs) for row in rows],
+        session_tokens=session_tokens,
+    )
 
 
 def parse_points(text: str, limit: int) -> list[str]:

@@ -51,3 +51,16 @@ def check_fits(prompt_tokens: int, max_tokens: int, n_ctx: int) -> None:
         raise BadRequest(
             f"prompt is {prompt_tokens} tokens but the model's context holds {n_ctx}: shorten the prompt"
         )
+
+
+def check_fuse_open(request: pb.FuseOpen) -> None:
+    from cloud_service.fusion import MAX_TOP_K
+
+    if not request.vocab_fingerprint:
+        raise BadRequest("vocab_fingerprint is empty: send the edge model's fingerprint (see Info)")
+    if not request.prompt.strip():
+        raise BadRequest("prompt is empty: send the (redacted) instruction the answer is for")
+    if len(request.prompt) + len(request.system) > MAX_PROMPT_CHARS:
+        raise BadRequest(f"prompt and system have more than {MAX_PROMPT_CHARS} characters")
+    if request.top_k > MAX_TOP_K:
+        raise BadRequest(f"top_k must be between 1 and {MAX_TOP_K} (0 = 20), got {request.top_k}")

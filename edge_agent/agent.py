@@ -46,7 +46,8 @@ class EdgeAgent:
         self.config = config
         self._edge_model = edge_model
         self.audit = audit or AuditLog(config.privacy.audit_path())
-        self._lock = threading.Lock()  # one generation at a time on the edge model
+        self.edge_lock = threading.Lock()  # one generation at a time on the edge model
+        self._base_model: EdgeModel | None = None
 
     @property
     def config_file(self) -> str:
@@ -74,7 +75,7 @@ class EdgeAgent:
         return Answer(pieces=self._run(request, report), report=report)
 
     def _run(self, request: AskRequest, report: AnswerReport) -> Iterator[str]:
-        guard = PrivacyGuard(request.context.lines)
+        guard = PrivacyGuard(request.context.guard_lines)
         with self.cloud_client(guard, report.request_id) as cloud:
             try:
                 for piece in RUNNERS[request.strategy](self, request, report, cloud):
@@ -95,7 +96,7 @@ class EdgeAgent:
     ) -> Iterator[str]:
         """Generate with the edge model, counting its tokens into the report."""
         result = DecodeResult()
-        with self._lock:
+        with self.edge_lock:
             try:
                 yield from self.edge_model.stream_chat(
                     messages, max_tokens=request.max_tokens, temperature=request.temperature,
@@ -105,7 +106,21 @@ class EdgeAgent:
             finally:
                 report.edge_tokens += result.completion_tokens
 
+    def proxy_base_row(self, messages: Sequence[ChatMessage]):
+        """For proxy-tuning: a function giving the base model's log-probs after some answer tokens."""
+        from edge_agent import kv
+
+        if self._base_model is None:
+            path = resolve_model(self.config.fuse.base_model)
+            self._base_model = EdgeModel(path, n_ctx=self.config.edge.n_ctx, n_threads=self.config.edge.n_threads)
+        base = self._base_model
+        prompt = base.chat_tokens(messages)
+        return lambda answer: kv.log_softmax(kv.sync_to(base.llm, prompt + list(answer))[-1])
+
     def close(self) -> None:
+        if self._base_model is not None:
+            self._base_model.close()
+            self._base_model = None
         if self._edge_model is not None:
             self._edge_model.close()
             self._edge_model = None

@@ -3,6 +3,8 @@
     tandem ask "Write a note to ..." --context notes.txt --strategy sketch
     tandem models list | install | verify | path
     tandem cloud serve --port 50051
+    tandem context add --note "..." | list | show | remove | search
+    tandem daemon start | stop | status | logs | install-service
     tandem audit --last 5
     tandem demo
     tandem bench models
@@ -27,6 +29,9 @@ EXIT_FAILURE = 1
 
 COMMAND_MODULES = (
     "edge_agent.commands.ask",
+    "edge_agent.commands.chat",
+    "edge_agent.commands.context",
+    "edge_agent.commands.daemon",
     "edge_agent.commands.models",
     "cloud_service.cli",
     "edge_agent.commands.audit",

@@ -8,6 +8,7 @@ channel to the cloud service.
 
 from __future__ import annotations
 
+import queue
 import uuid
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -144,8 +145,9 @@ class CloudClient:
 
     def info(self) -> pb.InfoResponse:
         """The cloud model's identity and capabilities (nothing private is sent)."""
+        channel = self._connect()  # unreachable: nothing is recorded as sent
         payload = self._outbound("Info", pb.InfoRequest())
-        call = self._connect().unary_unary(
+        call = channel.unary_unary(
             SERVICE + "Info", request_serializer=None,
             response_deserializer=self._counting(pb.InfoResponse.FromString),
         )
@@ -177,8 +179,9 @@ class CloudClient:
                 prompt=self.guard.redact(prompt).text, system=self.guard.redact(system).text if system else ""
             )
         request.max_tokens, request.temperature, request.seed, request.raw = max_tokens, temperature, seed, raw
+        channel = self._connect()
         payload = self._outbound("Generate", request, allow_private=context_optin)
-        call = self._connect().unary_stream(
+        call = channel.unary_stream(
             SERVICE + "Generate", request_serializer=None,
             response_deserializer=self._counting(pb.GenerateChunk.FromString),
         )
@@ -198,13 +201,18 @@ class CloudClient:
         if tail:
             yield tail
 
+    def fuse(self, detokenize: Callable[[list[int]], str]) -> FuseChannel:
+        """A Fuse session (opened by its first `open()` call)."""
+        return FuseChannel(self, detokenize)
+
     def sketch(self, instruction: str, max_points: int = 15, max_tokens: int = 0, seed: int = 0) -> list[str]:
         """The cloud's outline for the redacted instruction, restored on the device."""
         request = pb.SketchRequest(
             instruction=self.guard.redact(instruction).text, max_points=max_points, max_tokens=max_tokens, seed=seed
         )
+        channel = self._connect()
         payload = self._outbound("Sketch", request)
-        call = self._connect().unary_unary(
+        call = channel.unary_unary(
             SERVICE + "Sketch", request_serializer=None,
             response_deserializer=self._counting(pb.SketchResponse.FromString),
         )
@@ -216,14 +224,77 @@ class CloudClient:
 
 
 def _strings(message) -> list[str]:
-    """Every string field of a (flat) request message, repeated ones included."""
+    """Every string field of a request message, nested and repeated ones included."""
     texts: list[str] = []
-    for _, value in message.ListFields():
-        if isinstance(value, str):
-            texts.append(value)
-        elif isinstance(value, (list, tuple)) or hasattr(value, "__iter__") and not isinstance(value, bytes):
-            texts.extend(v for v in value if isinstance(v, str))
+    for field, value in message.ListFields():
+        items = list(value) if field.is_repeated else [value]
+        for item in items:
+            if isinstance(item, str):
+                texts.append(item)
+            elif field.message_type is not None:
+                texts.extend(_strings(item))
     return texts
+
+
+class FuseChannel:
+    """One Fuse session: a bidirectional stream, driven one request/response at a time.
+
+    Every request is redacted (its text parts), checked, audited and only then sent.
+    `detokenize` turns ids back into text so that ids are checked for private spans too.
+    """
+
+    def __init__(self, client: "CloudClient", detokenize: Callable[[list[int]], str]) -> None:
+        self.client = client
+        self.detokenize = detokenize
+        self._outbox: "queue.Queue[bytes | None]" = queue.Queue()
+        self._responses = None
+        self.round_trips = 0
+
+    def _requests(self) -> Iterator[bytes]:
+        while (item := self._outbox.get()) is not None:
+            yield item
+
+    def _send(self, request: pb.FuseRequest, ids: list[int]) -> list[pb.TopK]:
+        if ids:
+            found = self.client.guard.leaks(self.detokenize(ids))
+            if found:
+                raise PrivacyViolation(f"refused to send Fuse token ids: they spell {len(found)} private span(s)")
+        channel = self.client._connect()
+        payload = self.client._outbound("Fuse", request)
+        if self._responses is None:
+            call = channel.stream_stream(
+                SERVICE + "Fuse", request_serializer=None,
+                response_deserializer=self.client._counting(pb.FuseResponse.FromString),
+            )
+            self._responses = call(self._requests(), timeout=self.client.timeout_s)
+        self._outbox.put(payload)
+        self.round_trips += 1
+        try:
+            response = next(self._responses)
+        except grpc.RpcError as exc:
+            raise self.client._error("Fuse", exc) from None
+        except StopIteration:
+            raise CloudError("the cloud closed the Fuse session", grpc.StatusCode.UNAVAILABLE) from None
+        return list(response.positions)
+
+    def open(self, prompt: str, system: str, vocab_fingerprint: str, top_k: int) -> pb.TopK:
+        """Start the session on the redacted prompt; the distribution of the first answer token."""
+        opening = pb.FuseOpen(
+            vocab_fingerprint=vocab_fingerprint, prompt=self.client.guard.redact(prompt).text,
+            system=self.client.guard.redact(system).text if system else "", top_k=top_k,
+        )
+        return self._send(pb.FuseRequest(open=opening), [])[0]
+
+    def step(self, keep: int, appends: list[pb.FuseAppend], drafts: list[int]) -> list[pb.TopK]:
+        """Keep drafts, append (ids or placeholder text), score new drafts: len(drafts)+1 rows."""
+        ids = [t for a in appends for t in a.ids] + list(drafts)
+        request = pb.FuseRequest(step=pb.FuseStep(keep=keep, append=appends, draft_ids=drafts))
+        return self._send(request, ids)
+
+    def close(self) -> None:
+        self._outbox.put(None)
+        if self._responses is not None:
+            self._responses.cancel()
 
 
 class PlaceholderRestorer:

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from edge_agent import paths
 
-STRATEGIES = ("edge", "cloud-public", "sketch", "cloud-with-context")
+STRATEGIES = ("edge", "cloud-public", "sketch", "fuse", "cloud-with-context")
 
 
 class ConfigError(ValueError):
@@ -45,6 +45,7 @@ class CloudConfig:
     timeout_s: float = 120.0  # deadline for one cloud call
     connect_timeout_s: float = 3.0  # how long to wait for the channel before falling back
     allow_context: bool = False  # opt-in: the cloud-with-context baseline may send private context
+    sketch_max_tokens: int = 192  # longest outline the sketch strategy asks for
 
 
 @dataclass
@@ -59,6 +60,9 @@ class ServerConfig:
     max_tokens_limit: int = 2048  # largest max_tokens a request may ask for
     max_concurrent_rpcs: int = 16
     grace_s: float = 5.0  # graceful shutdown period on SIGTERM
+    max_sessions: int = 8  # concurrent Fuse sessions
+    session_idle_s: float = 300.0  # a Fuse session silent this long is closed
+    capture_file: str = ""  # tests/benchmarks only: record every received request's bytes here
 
 
 @dataclass
@@ -72,12 +76,51 @@ class PrivacyConfig:
 
 
 @dataclass
+class DaemonConfig:
+    """`tandem daemon`: the background edge agent, its local socket and the private store."""
+
+    socket: str = ""  # empty = $XDG_RUNTIME_DIR/tandem/daemon.sock, else <data dir>/daemon.sock
+    store: str = ""  # empty = <data dir>/store.sqlite3
+    retrieval_k: int = 4  # retrieved chunks per request when no --context is given
+    probe_interval_s: float = 15.0  # cloud health check while connected
+    probe_backoff_max_s: float = 60.0  # longest wait between reconnection attempts while offline
+
+    def socket_path(self) -> Path:
+        if self.socket:
+            return Path(self.socket).expanduser()
+        runtime = os.environ.get("XDG_RUNTIME_DIR", "").strip()
+        return Path(runtime) / "tandem" / "daemon.sock" if runtime else paths.data_dir() / "daemon.sock"
+
+    def store_path(self) -> Path:
+        return Path(self.store).expanduser() if self.store else paths.data_dir() / "store.sqlite3"
+
+
+@dataclass
+class FuseConfig:
+    """The fuse strategy: logit fusion with a cloud session."""
+
+    rule: str = "fixed"  # fixed | entropy | gate | proxy
+    cloud_weight: float = 0.5  # the fixed rule's weight of the cloud
+    draft: int = 6  # tokens the edge drafts per round trip (0 = one round trip per token)
+    top_k: int = 20  # distribution entries the cloud returns per position
+    gate_file: str = ""  # empty = <data dir>/fusion_gate.json (`tandem fuse train-gate`)
+    base_model: str = ""  # proxy rule: the edge's base (untuned) model
+    alpha: float = 1.0  # proxy rule: strength of (tuned - base)
+
+    def gate_path(self) -> Path:
+        return Path(self.gate_file).expanduser() if self.gate_file else paths.data_dir() / "fusion_gate.json"
+
+
+@dataclass
 class Config:
     edge: EdgeConfig = field(default_factory=EdgeConfig)
     cloud: CloudConfig = field(default_factory=CloudConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    fuse: FuseConfig = field(default_factory=FuseConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
     source: str = "defaults"  # where the file part came from, for messages
+    origins: dict[str, str] = field(default_factory=dict)  # "section.key" -> file or variable that set it
 
 
 SECTIONS: dict[str, type] = {
@@ -85,6 +128,8 @@ SECTIONS: dict[str, type] = {
     "cloud": CloudConfig,
     "server": ServerConfig,
     "privacy": PrivacyConfig,
+    "fuse": FuseConfig,
+    "daemon": DaemonConfig,
 }
 
 
@@ -125,6 +170,7 @@ def _apply_file(config: Config, file: Path) -> None:
         target = getattr(config, section)
         for key, value in values.items():
             _set(target, section, key, value, where=str(file))
+            config.origins[f"{section}.{key}"] = str(file)
 
 
 def _apply_environ(config: Config, environ: Mapping[str, str]) -> None:
@@ -134,6 +180,7 @@ def _apply_environ(config: Config, environ: Mapping[str, str]) -> None:
             var = f"TANDEM_{section}_{f.name}".upper()
             if var in environ:
                 _set(target, section, f.name, environ[var], where=f"environment variable {var}", from_text=True)
+                config.origins[f"{section}.{f.name}"] = f"environment variable {var}"
 
 
 def _set(target: Any, section: str, key: str, value: Any, where: str, from_text: bool = False) -> None:
@@ -174,11 +221,9 @@ def _coerce(value: Any, kind: type, from_text: bool) -> Any:
 
 def validate(config: Config) -> None:
     """Range checks that a type check cannot catch."""
-    where = config.source
-
     def need(ok: bool, key: str, what: str) -> None:
         if not ok:
-            raise ConfigError(f"{where}: '{key}' {what}")
+            raise ConfigError(f"{config.origins.get(key, config.source)}: '{key}' {what}")
 
     need(config.edge.strategy in STRATEGIES, "edge.strategy", f"must be one of {', '.join(STRATEGIES)}")
     need(config.edge.n_ctx >= 256, "edge.n_ctx", "must be at least 256")
@@ -187,10 +232,23 @@ def validate(config: Config) -> None:
     need(config.edge.n_threads >= 0, "edge.n_threads", "must be 0 (all cores) or more")
     need(":" in config.cloud.address, "cloud.address", "must look like HOST:PORT")
     need(config.cloud.timeout_s > 0, "cloud.timeout_s", "must be positive")
+    need(config.cloud.sketch_max_tokens >= 16, "cloud.sketch_max_tokens", "must be at least 16")
     need(config.cloud.connect_timeout_s > 0, "cloud.connect_timeout_s", "must be positive")
     need(0 <= config.server.port <= 65535, "server.port", "must be between 0 and 65535")
     need(config.server.n_ctx >= 256, "server.n_ctx", "must be at least 256")
     need(config.server.max_tokens_limit >= 1, "server.max_tokens_limit", "must be at least 1")
     need(config.server.max_concurrent_rpcs >= 1, "server.max_concurrent_rpcs", "must be at least 1")
     need(config.server.grace_s >= 0, "server.grace_s", "must not be negative")
+    need(config.fuse.rule in ("fixed", "entropy", "gate", "proxy"), "fuse.rule",
+         "must be one of fixed, entropy, gate, proxy")
+    need(0.0 <= config.fuse.cloud_weight <= 1.0, "fuse.cloud_weight", "must be between 0 and 1")
+    need(0 <= config.fuse.draft <= 32, "fuse.draft", "must be between 0 and 32")
+    need(1 <= config.fuse.top_k <= 100, "fuse.top_k", "must be between 1 and 100")
+    need(config.fuse.rule != "proxy" or bool(config.fuse.base_model), "fuse.base_model",
+         "must name the base model when fuse.rule = \"proxy\"")
+    need(config.server.max_sessions >= 1, "server.max_sessions", "must be at least 1")
+    need(config.server.session_idle_s > 0, "server.session_idle_s", "must be positive")
     need(config.server.n_threads >= 0, "server.n_threads", "must be 0 (all cores) or more")
+    need(config.daemon.retrieval_k >= 0, "daemon.retrieval_k", "must be 0 (no retrieval) or more")
+    need(config.daemon.probe_interval_s > 0, "daemon.probe_interval_s", "must be positive")
+    need(config.daemon.probe_backoff_max_s > 0, "daemon.probe_backoff_max_s", "must be positive")

@@ -18,6 +18,13 @@ class PrivateContext:
 
     text: str = ""
     source: str = ""
+    guard_texts: tuple[str, ...] = ()  # more private text the guard must know, not shown to the model
+
+    @property
+    def guard_lines(self) -> list[str]:
+        """Everything the privacy guard learns its sensitive spans from."""
+        extra = [line.strip() for text in self.guard_texts for line in text.splitlines() if line.strip()]
+        return self.lines + extra
 
     @property
     def lines(self) -> list[str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from edge_agent.decode import DecodeResult, decode_stream
-from edge_agent.llm import ChatMessage, ChatTemplate, load_llama
+from edge_agent.llm import ChatMessage, ChatTemplate, load_llama, vocab_fingerprint
 
 
 class PromptTooLong(ValueError):
@@ -20,6 +20,17 @@ class EdgeModel:
         self.path = path
         self.llm = load_llama(path, n_ctx=n_ctx, n_threads=n_threads)
         self.template = ChatTemplate(self.llm)
+        self._fingerprint: str | None = None
+
+    @property
+    def vocab_fingerprint(self) -> str:
+        """sha256 over the vocabulary (computed once); equal to the cloud's for logit fusion."""
+        if self._fingerprint is None:
+            self._fingerprint = vocab_fingerprint(self.llm)
+        return self._fingerprint
+
+    def detokenize(self, tokens: list[int]) -> str:
+        return self.llm.detokenize(tokens).decode("utf-8", errors="replace")
 
     @property
     def n_ctx(self) -> int:

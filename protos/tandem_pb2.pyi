@@ -2,7 +2,7 @@ from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -97,3 +97,57 @@ class SketchResponse(_message.Message):
     prompt_tokens: int
     completion_tokens: int
     def __init__(self, points: _Optional[_Iterable[str]] = ..., text: _Optional[str] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ...) -> None: ...
+
+class FuseRequest(_message.Message):
+    __slots__ = ("open", "step")
+    OPEN_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    open: FuseOpen
+    step: FuseStep
+    def __init__(self, open: _Optional[_Union[FuseOpen, _Mapping]] = ..., step: _Optional[_Union[FuseStep, _Mapping]] = ...) -> None: ...
+
+class FuseOpen(_message.Message):
+    __slots__ = ("vocab_fingerprint", "prompt", "system", "top_k")
+    VOCAB_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    vocab_fingerprint: str
+    prompt: str
+    system: str
+    top_k: int
+    def __init__(self, vocab_fingerprint: _Optional[str] = ..., prompt: _Optional[str] = ..., system: _Optional[str] = ..., top_k: _Optional[int] = ...) -> None: ...
+
+class FuseAppend(_message.Message):
+    __slots__ = ("ids", "text")
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[int]
+    text: str
+    def __init__(self, ids: _Optional[_Iterable[int]] = ..., text: _Optional[str] = ...) -> None: ...
+
+class FuseStep(_message.Message):
+    __slots__ = ("keep", "append", "draft_ids")
+    KEEP_FIELD_NUMBER: _ClassVar[int]
+    APPEND_FIELD_NUMBER: _ClassVar[int]
+    DRAFT_IDS_FIELD_NUMBER: _ClassVar[int]
+    keep: int
+    append: _containers.RepeatedCompositeFieldContainer[FuseAppend]
+    draft_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, keep: _Optional[int] = ..., append: _Optional[_Iterable[_Union[FuseAppend, _Mapping]]] = ..., draft_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class TopK(_message.Message):
+    __slots__ = ("ids", "logprobs")
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    LOGPROBS_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[int]
+    logprobs: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, ids: _Optional[_Iterable[int]] = ..., logprobs: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class FuseResponse(_message.Message):
+    __slots__ = ("positions", "session_tokens")
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    SESSION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    positions: _containers.RepeatedCompositeFieldContainer[TopK]
+    session_tokens: int
+    def __init__(self, positions: _Optional[_Iterable[_Union[TopK, _Mapping]]] = ..., session_tokens: _Optional[int] = ...) -> None: ...

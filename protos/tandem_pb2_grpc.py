@@ -49,6 +49,11 @@ class CloudModelStub:
                 request_serializer=protos_dot_tandem__pb2.SketchRequest.SerializeToString,
                 response_deserializer=protos_dot_tandem__pb2.SketchResponse.FromString,
                 _registered_method=True)
+        self.Fuse = channel.stream_stream(
+                '/tandem.v1.CloudModel/Fuse',
+                request_serializer=protos_dot_tandem__pb2.FuseRequest.SerializeToString,
+                response_deserializer=protos_dot_tandem__pb2.FuseResponse.FromString,
+                _registered_method=True)
 
 
 class CloudModelServicer:
@@ -70,8 +75,15 @@ class CloudModelServicer:
 
     def Sketch(self, request, context):
         """An outline (8-15 short points) for a redacted instruction (CoGenesis sketch).
-        Reserved for logit fusion over a cloud session (a later issue):
-        rpc Fuse(stream FuseRequest) returns (stream FuseResponse);
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Fuse(self, request_iterator, context):
+        """Logit fusion: one stream is one session. The cloud keeps the session's KV
+        cache; the edge sends only new token ids (or a redacted placeholder text for
+        a private span) and gets top-k log-probabilities back.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -94,6 +106,11 @@ def add_CloudModelServicer_to_server(servicer, server):
                     servicer.Sketch,
                     request_deserializer=protos_dot_tandem__pb2.SketchRequest.FromString,
                     response_serializer=protos_dot_tandem__pb2.SketchResponse.SerializeToString,
+            ),
+            'Fuse': grpc.stream_stream_rpc_method_handler(
+                    servicer.Fuse,
+                    request_deserializer=protos_dot_tandem__pb2.FuseRequest.FromString,
+                    response_serializer=protos_dot_tandem__pb2.FuseResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -177,6 +194,33 @@ class CloudModel:
             '/tandem.v1.CloudModel/Sketch',
             protos_dot_tandem__pb2.SketchRequest.SerializeToString,
             protos_dot_tandem__pb2.SketchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Fuse(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/tandem.v1.CloudModel/Fuse',
+            protos_dot_tandem__pb2.FuseRequest.SerializeToString,
+            protos_dot_tandem__pb2.FuseResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -14,6 +14,35 @@ def register(commands: argparse._SubParsersAction) -> None:
     models = kinds.add_parser("models", help="load time and tokens/s of each installed model, local and as served")
     models.add_argument("--tokens", type=int, default=64, help="tokens to generate per run (default 64)")
     models.set_defaults(handler=bench_models)
+    daemon = kinds.add_parser("daemon", help="the daemon's memory, idle CPU and time to first token through its socket")
+    daemon.add_argument("--model", metavar="NAME|PATH", help="edge model (default: edge.model)")
+    daemon.add_argument("--runs", type=int, default=3, help="answers to time (default 3)")
+    daemon.add_argument("--idle", type=float, default=5.0, metavar="S", help="seconds of idle CPU to measure (default 5)")
+    daemon.add_argument("--tokens", type=int, default=32, help="tokens per answer (default 32)")
+    daemon.set_defaults(handler=bench_daemon)
+    scorer = kinds.add_parser("scorer", help="the answer scorer's AUC (right vs wrong answers) and latency on the benchmark tasks")
+    scorer.add_argument("--tasks", type=_count(1), default=None, metavar="N", help="first N benchmark tasks (default all)")
+    scorer.add_argument("--samples", type=_count(0), default=2, help="sampled edge answers per task besides the greedy one (default 2)")
+    scorer.add_argument("--max-tokens", type=_count(1), default=160, help="tokens per answer (default 160)")
+    scorer.set_defaults(handler=bench_scorer)
+    verifier = kinds.add_parser("verifier", help="the verifier's agreement with the required-facts check on the benchmark tasks")
+    verifier.add_argument("--tasks", type=_count(1), default=None, metavar="N", help="first N benchmark tasks (default all)")
+    verifier.add_argument("--max-tokens", type=_count(1), default=160, help="tokens per answer (default 160)")
+    verifier.set_defaults(handler=bench_verifier)
+    quality = kinds.add_parser(
+        "quality", help="every strategy on personalized-writing tasks: fact recall, judge score, leaks, latency, bytes")
+    quality.add_argument("--tasks", metavar="FILE", default=None, help="task file (JSONL; default: the shipped tasks)")
+    quality.add_argument("--limit", type=_count(1), default=None, metavar="N", help="first N tasks (default all)")
+    quality.add_argument("--strategies", metavar="A,B,...", default="",
+                         help="comma-separated strategies (default: every strategy tandem has)")
+    quality.add_argument("--results", metavar="DIR", default=None,
+                         help="results folder: cache, report.md, quality.png (default bench/results)")
+    quality.add_argument("--no-judge", action="store_true", help="skip the judge (faster; the column shows n/a)")
+    quality.add_argument("--max-tokens", type=_count(1), default=None, metavar="N",
+                         help="tokens per answer (default: edge.max_tokens)")
+    quality.add_argument("--edge-model", metavar="NAME|PATH", help="edge model (default: edge.model)")
+    quality.add_argument("--cloud-model", metavar="NAME|PATH", help="cloud model, also the judge (default: server.model)")
+    quality.set_defaults(handler=bench_quality)
 
 
 def bench_models(args: argparse.Namespace, config: Config) -> int:
@@ -22,4 +51,76 @@ def bench_models(args: argparse.Namespace, config: Config) -> int:
     print(f"# tandem bench models: greedy, {args.tokens} tokens, {os.cpu_count()} cores, "
           "local = in process, served = `tandem cloud serve` over loopback gRPC")
     print(models.run(args.tokens), flush=True)
+    return 0
+
+
+def bench_daemon(args: argparse.Namespace, config: Config) -> int:
+    from edge_agent.bench import daemon
+
+    model = args.model or config.edge.model
+    print(f"# tandem bench daemon: {model}, {os.cpu_count()} cores, a daemon subprocess on a temporary socket "
+          f"and store, greedy {args.tokens}-token answers with strategy edge", flush=True)
+    print(daemon.format_figures(daemon.run(model, runs=args.runs, idle_s=args.idle, tokens=args.tokens)), flush=True)
+    return 0
+
+
+def _count(minimum: int):
+    """An argparse type: an integer of at least `minimum` (argparse reports anything else in one line)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def bench_scorer(args: argparse.Namespace, config: Config) -> int:
+    from edge_agent.bench import scorer
+
+    print(scorer.run(limit=args.tasks, samples=args.samples, max_tokens=args.max_tokens), flush=True)
+    return 0
+
+
+def bench_verifier(args: argparse.Namespace, config: Config) -> int:
+    from edge_agent.bench import verifier
+
+    print(verifier.run(limit=args.tasks, max_tokens=args.max_tokens), flush=True)
+    return 0
+
+
+def bench_quality(args: argparse.Namespace, config: Config) -> int:
+    import sys
+    from pathlib import Path
+
+    from edge_agent.bench import quality
+    from edge_agent.bench.tasks import DEFAULT_TASKS, TaskFileError
+
+    settings = quality.QualitySettings(
+        tasks_file=Path(args.tasks) if args.tasks else DEFAULT_TASKS,
+        limit=args.limit,
+        strategies=tuple(s.strip() for s in args.strategies.split(",") if s.strip()),
+        results_dir=Path(args.results) if args.results else quality.DEFAULT_RESULTS,
+        judge=not args.no_judge,
+        max_tokens=args.max_tokens or config.edge.max_tokens,
+        edge_model=args.edge_model or config.edge.model,
+        cloud_model=args.cloud_model or config.server.model,
+        config_file=Path(args.config) if args.config else None,
+    )
+    progress = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    try:
+        outcome = quality.run_quality(settings, config, progress)
+    except (quality.BenchError, TaskFileError) as exc:
+        print(f"tandem: error: {exc}", file=sys.stderr)
+        return 2
+    table, report_path, chart_path = quality.write_outputs(outcome, settings)
+    print(f"# {settings.command()}", flush=True)
+    print(table)
+    print(f"report: {report_path}" + (f"\nchart:  {chart_path}" if chart_path else ""), flush=True)
+    for note in outcome.notes:
+        print(f"note: {note}", file=sys.stderr)
     return 0

@@ -17,6 +17,7 @@ REQUEST_TYPES: dict[str, type[Message]] = {
     "Info": pb.InfoRequest,
     "Generate": pb.GenerateRequest,
     "Sketch": pb.SketchRequest,
+    "Fuse": pb.FuseRequest,
 }
 _SEPARATORS = re.compile(r"[\s\-().+/]")
 

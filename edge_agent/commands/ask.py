@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from edge_agent.config import STRATEGIES, Config
 from edge_agent.context import ContextError, PrivateContext, load_context_file
 from edge_agent.strategies import AnswerReport
+
+if TYPE_CHECKING:
+    from edge_agent.daemon import DaemonClient
+    from edge_agent.strategies import AskRequest
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     ask = commands.add_parser("ask", help="answer one instruction and stream it to stdout",
                               description="Answer one instruction. Private notes from --context stay on this device.")
     ask.add_argument("instruction", help="what to write, e.g. 'Email my landlord about the heating'")
-    ask.add_argument("--context", metavar="FILE", help="UTF-8 text file of private notes (stays on the device)")
+    ask.add_argument("--context", metavar="FILE",
+                     help="UTF-8 text file of private notes (default: your profile and the notes retrieved "
+                          "from `tandem context`); stays on the device")
     ask.add_argument("--strategy", choices=STRATEGIES, help="how to answer (default: edge.strategy in the config)")
     ask.add_argument("--cloud", metavar="HOST:PORT", help="cloud service address (default: cloud.address)")
     ask.add_argument("--max-tokens", type=int, metavar="N", help="longest answer in tokens (default: edge.max_tokens)")
@@ -23,11 +29,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     ask.add_argument("--seed", type=int, metavar="N", help="sampling seed")
     ask.add_argument("--model", metavar="NAME|PATH", help="edge model (default: edge.model)")
     ask.add_argument("--no-report", action="store_true", help="print only the answer")
+    ask.add_argument("--conversation", type=int, metavar="ID", help="add to this conversation (default: a new one)")
+    ask.add_argument("--no-daemon", action="store_true", help="answer in this process even if the daemon runs")
     ask.set_defaults(handler=ask_command)
 
 
 def ask_command(args: argparse.Namespace, config: Config) -> int:
-    from edge_agent.agent import EdgeAgent
+    from edge_agent.daemon.client import running_daemon
     from edge_agent.strategies import AskRequest
 
     if args.cloud:
@@ -38,7 +46,7 @@ def ask_command(args: argparse.Namespace, config: Config) -> int:
         raise ContextError("the instruction is empty: say what to write")
     if args.max_tokens is not None and args.max_tokens < 1:
         raise ContextError("--max-tokens must be at least 1")
-    context = load_context_file(args.context) if args.context else PrivateContext()
+    context = load_context_file(args.context) if args.context else PrivateContext()  # empty: from the store
     request = AskRequest(
         instruction=args.instruction,
         context=context,
@@ -47,21 +55,62 @@ def ask_command(args: argparse.Namespace, config: Config) -> int:
         temperature=config.edge.temperature if args.temperature is None else args.temperature,
         seed=config.edge.seed if args.seed is None else args.seed,
     )
-    agent = EdgeAgent(config)
-    if sys.stderr.isatty():
-        print(f"tandem: loading {config.edge.model} ...", file=sys.stderr, flush=True)
-    agent.edge_model  # load before streaming so that a model error comes first
-    answer = agent.ask(request)
-    try:
-        for piece in answer:
-            sys.stdout.write(piece)
-            sys.stdout.flush()
-        sys.stdout.write("\n")
-    finally:
-        agent.close()
+    client = None if args.no_daemon else running_daemon(config.daemon.socket_path(), args.model, args.cloud)
+    if client is not None:
+        with client:
+            report, where = _ask_daemon(client, request, args.conversation)
+    else:
+        report, where = _ask_in_process(config, request, args.conversation)
     if not args.no_report:
-        print_report(answer.report)
+        print_report(report)
+        print(f"-- {where}", file=sys.stderr)
     return 0
+
+
+def _ask_daemon(client: DaemonClient, request: AskRequest, conversation_id: int | None) -> tuple[AnswerReport, str]:
+    """Answer through the running daemon (its models are loaded; its store gives the context)."""
+    if sys.stderr.isatty() and client.status()["state"] == "loading":
+        print("tandem: the daemon is loading its model ...", file=sys.stderr, flush=True)
+    started, report = None, None
+    for event in client.ask(request, conversation_id=conversation_id):
+        if event.kind == "started":
+            started = event
+        elif event.kind == "text":
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+        else:
+            report = event.report
+    sys.stdout.write("\n")
+    return report, f"answered by the daemon; context: {started.context_source or 'none'}; " \
+                   f"saved in conversation {started.conversation_id}"
+
+
+def _ask_in_process(config: Config, request: AskRequest, conversation_id: int | None) -> tuple[AnswerReport, str]:
+    """Answer in this process: load the model, take the context from the store unless one was given."""
+    from dataclasses import replace
+
+    from edge_agent.agent import EdgeAgent
+    from edge_agent.store import AnswerRecorder, Store
+
+    with Store(config.daemon.store_path()) as store:
+        if conversation_id is not None:
+            store.get_conversation(conversation_id)  # a wrong id fails before the model loads
+        if not request.context:
+            request = replace(request, context=store.context_for(request.instruction, k=config.daemon.retrieval_k))
+        agent = EdgeAgent(config)
+        if sys.stderr.isatty():
+            print(f"tandem: loading {config.edge.model} ...", file=sys.stderr, flush=True)
+        agent.edge_model  # load before streaming so that a model error comes first
+        answer = agent.ask(request)
+        recorder = AnswerRecorder(store, conversation_id, request.instruction)
+        try:
+            for piece in recorder.record(answer, request.context.source):
+                sys.stdout.write(piece)
+                sys.stdout.flush()
+            sys.stdout.write("\n")
+        finally:
+            agent.close()
+    return answer.report, f"context: {request.context.source or 'none'}; saved in conversation {recorder.conversation_id}"
 
 
 def print_report(report: AnswerReport, stream: TextIO = sys.stderr) -> None:

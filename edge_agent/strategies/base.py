@@ -6,7 +6,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 from edge_agent.cloud_client import WireStats
+
+if TYPE_CHECKING:
+    from edge_agent.fusion import FuseStats
 from edge_agent.context import PrivateContext
 
 
@@ -32,6 +37,7 @@ class AnswerReport:
     fallback: str = ""  # why the edge answered alone, when it had to
     context_sent: bool = False  # true only for the opt-in cloud-with-context baseline
     sketch: list[str] = field(default_factory=list)
+    fuse: "FuseStats | None" = None  # the fuse strategy's decoding figures
     wire: WireStats = field(default_factory=WireStats)
     text: str = ""
     edge_tokens: int = 0
@@ -56,4 +62,10 @@ class AnswerReport:
         if self.fallback:
             parts.append(f"edge-only fallback ({self.fallback})")
         parts.append(self.wire.summary())
+        if self.fuse is not None and self.fuse.tokens:
+            f = self.fuse
+            parts.append(
+                f"fuse: {f.tokens} tokens, {f.round_trips} round trips ({f.round_trips / f.tokens:.2f}/token), "
+                f"draft acceptance {f.acceptance:.0%}, {f.edge_alone} token(s) on the edge alone"
+            )
         return " | ".join(parts)

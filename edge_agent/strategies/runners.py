@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Iterator
 
+import grpc
+
 from edge_agent.cloud_client import CloudClient, CloudError
 from edge_agent.strategies import prompts
 from edge_agent.strategies.base import AnswerReport, AskRequest
@@ -64,6 +66,48 @@ def run_sketch(agent: "EdgeAgent", request: AskRequest, report: AnswerReport, cl
     yield from agent.stream_edge(messages, request, report)
 
 
+def run_fuse(agent: "EdgeAgent", request: AskRequest, report: AnswerReport, cloud: CloudClient) -> Iterator[str]:
+    """Logit fusion over a cloud session, speculative; private spans decoded on the edge alone."""
+    from edge_agent.fusion import FusedDecoder, FuseSettings, make_rule
+    from edge_agent.fusion.spans import SpanWatcher
+
+    settings = agent.config.fuse
+    edge = agent.edge_model
+    rule = make_rule(settings.rule, settings.cloud_weight, settings.gate_path(), settings.alpha)
+    channel = cloud.fuse(edge.detokenize)
+    first_row = None
+    try:
+        first_row = channel.open(request.instruction, prompts.CLOUD_PUBLIC_SYSTEM, edge.vocab_fingerprint, settings.top_k)
+        report.answered_by = "edge+cloud"
+    except CloudError as exc:
+        channel.close()
+        if exc.code == grpc.StatusCode.FAILED_PRECONDITION:
+            report.fallback = f"{exc}; answered with the sketch strategy instead"
+            yield from run_sketch(agent, request, report, cloud)
+            return
+        if not exc.fallback_ok:
+            raise
+        report.fallback = f"{exc}; the edge model wrote the answer alone"
+        report.answered_by = "edge"
+    messages = prompts.edge_messages(request.instruction, request.context)
+    decoder = FusedDecoder(
+        edge.llm, edge.chat_tokens(messages), channel if first_row is not None else None, rule,
+        SpanWatcher(cloud.guard),
+        FuseSettings(max_tokens=request.max_tokens, draft=settings.draft, top_k=settings.top_k,
+                     temperature=request.temperature, seed=request.seed),
+        base_row=agent.proxy_base_row(messages) if settings.rule == "proxy" else None,
+        should_stop=report.cancel.is_set,
+    )
+    report.fuse = decoder.stats
+    with agent.edge_lock:
+        try:
+            yield from decoder.run(first_row)
+        finally:
+            report.edge_tokens += decoder.stats.tokens
+    if decoder.stats.cloud_lost:
+        report.fallback = f"the cloud was lost mid-answer ({decoder.stats.cloud_lost}); the edge finished alone"
+
+
 def run_cloud_with_context(
     agent: "EdgeAgent", request: AskRequest, report: AnswerReport, cloud: CloudClient
 ) -> Iterator[str]:
@@ -86,5 +130,6 @@ RUNNERS: dict[str, Runner] = {
     "edge": run_edge,
     "cloud-public": run_cloud_public,
     "sketch": run_sketch,
+    "fuse": run_fuse,
     "cloud-with-context": run_cloud_with_context,
 }

@@ -69,3 +69,14 @@ def test_bad_environment_value_names_the_variable() -> None:
 def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml", environ={})
+
+
+def test_range_error_from_environment_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="environment variable TANDEM_EDGE_STRATEGY: 'edge.strategy' must be one of"):
+        load_config(environ={"TANDEM_EDGE_STRATEGY": "magic"})
+
+
+def test_fuse_section_is_validated(tmp_path: Path) -> None:
+    path = write(tmp_path, "[fuse]\nrule = 'proxy'\n")
+    with pytest.raises(ConfigError, match="'fuse.base_model' must name the base model"):
+        load_config(path, environ={})

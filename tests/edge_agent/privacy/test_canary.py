@@ -25,7 +25,7 @@ from edge_agent.local_model import EdgeModel
 from edge_agent.privacy import AuditLog
 from edge_agent.strategies import AskRequest
 
-PRIVACY_STRATEGIES = ("edge", "cloud-public", "sketch")
+PRIVACY_STRATEGIES = ("edge", "cloud-public", "sketch", "fuse")
 # Extra canaries that look like nothing a model would produce by chance.
 PLANTED = ("Zyxwortha Quennell", "QX-77104-ZZ", "zyx.quennell@example.org")
 
@@ -87,7 +87,7 @@ def test_no_canary_reaches_the_cloud(cloud_capture, edge_model: EdgeModel, token
             request_ids.append(answer.report.request_id)
     received = read_capture(capture)[before:]
     methods = {r.method for r in received}
-    assert {"Generate", "Sketch"} <= methods, "the cloud strategies must really have talked to the cloud"
+    assert {"Generate", "Sketch", "Fuse"} <= methods, "the cloud strategies must really have talked to the cloud"
     assert find_leaks(received, sorted(canaries), tokenize) == []
 
     # Client side: the audit log holds exactly the bytes the server received, in order.
@@ -110,18 +110,13 @@ def test_the_leak_check_catches_the_opt_in_baseline(cloud_capture, edge_model: E
     assert {leak.canary for leak in leaks} == set(task.canaries)
 
 
-def test_token_id_leaks_are_detected(tokenize, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The token-id path of the checker finds a canary sent as ids, not as text.
-
-    No request type carries token ids yet (Fuse will), so a message with a repeated id
-    field stands in for one.
-    """
+def test_token_id_leaks_are_detected(tokenize) -> None:
+    """The token-id path of the checker finds a canary sent as Fuse draft ids, not as text."""
     from cloud_service.capture import CapturedRequest
-    from edge_agent.bench import leaks
     from protos import tandem_pb2 as pb
 
-    monkeypatch.setitem(leaks.REQUEST_TYPES, "WithIds", pb.GenerateChunk)
     ids = tokenize(" " + PLANTED[0])
-    record = CapturedRequest("WithIds", pb.GenerateChunk(token_ids=[1, 2, *ids, 3]).SerializeToString(), 0.0)
+    step = pb.FuseRequest(step=pb.FuseStep(keep=1, draft_ids=[1, 2, *ids, 3]))
+    record = CapturedRequest("Fuse", step.SerializeToString(), 0.0)
     assert [leak.how for leak in find_leaks([record], [PLANTED[0]], tokenize)] == ["token ids"]
     assert find_leaks([record], [PLANTED[0]], None) == []

@@ -1,0 +1,144 @@
+"""Fuse sessions on the cloud: many sessions, one model, no mixed state.
+
+Only one session's tokens are resident in the llama.cpp context at a time; when
+another session (or a Generate call) needs the model, the resident session's KV
+cache is copied out (`edge_agent.kv.save`) and copied back when it is next used.
+Every token after the prompt is evaluated one at a time, so the distributions a
+session sees do not depend on how the edge batched its drafts: speculative and
+step-by-step fused decoding stay token-for-token identical.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from edge_agent import kv
+
+MAX_TOP_K = 100
+DEFAULT_TOP_K = 20
+MAX_DRAFT = 32
+
+
+class FuseRequestError(ValueError):
+    """A step the session cannot take (maps to INVALID_ARGUMENT)."""
+
+
+@dataclass
+class FuseSession:
+    id: int
+    top_k: int
+    tokens: list[int] = field(default_factory=list)  # committed: prompt + appended
+    drafts: list[int] = field(default_factory=list)  # scored after `tokens`, not committed
+    rows: list["Distribution"] = field(default_factory=list)  # the last answer: after tokens, after each draft
+    saved: kv.SavedSequence | None = None
+    last_used: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Distribution:
+    ids: list[int]
+    logprobs: list[float]
+
+
+class FusionEngine:
+    """Runs fuse steps on the backend's model (call only from the model thread)."""
+
+    def __init__(self, llm, max_sessions: int) -> None:
+        self.llm = llm
+        self.max_sessions = max_sessions
+        self.sessions: dict[int, FuseSession] = {}
+        self.resident: FuseSession | None = None
+        self._ids = itertools.count(1)
+        self.switches = 0  # how often a session's KV was restored (for benchmarks)
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def new_session(self, top_k: int) -> FuseSession:
+        if len(self.sessions) >= self.max_sessions:
+            raise OverflowError(f"all {self.max_sessions} fuse sessions are in use; retry later")
+        session = FuseSession(next(self._ids), top_k or DEFAULT_TOP_K)
+        self.sessions[session.id] = session
+        return session
+
+    def close(self, session: FuseSession) -> None:
+        self.sessions.pop(session.id, None)
+        session.saved = None
+        if self.resident is session:
+            self.resident = None
+
+    def evict(self) -> None:
+        """Copy the resident session out of the context so someone else can use the model."""
+        if self.resident is not None:
+            self.resident.saved = kv.save(self.llm)
+            self.resident = None
+
+    def _activate(self, session: FuseSession) -> None:
+        if self.resident is session:
+            return
+        self.evict()
+        if session.saved is not None:
+            kv.restore(self.llm, session.saved)
+            session.saved = None
+            self.switches += 1
+        else:
+            kv.truncate(self.llm, 0)
+        self.resident = session
+
+    # -- steps ----------------------------------------------------------------------
+
+    def open(self, session: FuseSession, prompt_tokens: Sequence[int]) -> list[Distribution]:
+        """Evaluate the prompt; return the distribution of the first answer token."""
+        self._check_fits(len(prompt_tokens))
+        self._activate(session)
+        logits = kv.sync_to(self.llm, list(prompt_tokens), logit_rows=1)
+        session.tokens = list(prompt_tokens)
+        session.rows = [self._top_k(logits[-1], session.top_k)]
+        return session.rows
+
+    def step(
+        self, session: FuseSession, keep: int, appends: Sequence[list[int]], drafts: Sequence[int]
+    ) -> list[Distribution]:
+        """Keep `keep` drafts, append token runs, score new drafts; len(drafts)+1 distributions."""
+        if keep > len(session.drafts):
+            raise FuseRequestError(f"keep={keep} but only {len(session.drafts)} draft token(s) were scored")
+        if len(drafts) > MAX_DRAFT:
+            raise FuseRequestError(f"at most {MAX_DRAFT} draft tokens per step, got {len(drafts)}")
+        new_tokens = [t for run in appends for t in run]
+        n_vocab = self.llm.n_vocab()
+        bad = [t for t in [*new_tokens, *drafts] if t >= n_vocab]
+        if bad:
+            raise FuseRequestError(f"token id {bad[0]} is outside the vocabulary (n_vocab={n_vocab})")
+        committed = session.tokens + session.drafts[:keep] + new_tokens
+        self._check_fits(len(committed) + len(drafts))
+        self._activate(session)
+        kv.truncate(self.llm, len(session.tokens) + keep)
+        if new_tokens:
+            for token in new_tokens:
+                last_logits = kv.extend(self.llm, [token])[-1]
+            end_row = self._top_k(last_logits, session.top_k)
+        else:
+            # Nothing appended: the distribution at the committed end was computed by the
+            # previous answer. Re-evaluating a token would change the KV cache's floats.
+            end_row = session.rows[keep]
+        session.tokens = committed
+        rows = [end_row]
+        for token in drafts:
+            rows.append(self._top_k(kv.extend(self.llm, [token])[-1], session.top_k))
+        session.drafts = list(drafts)
+        session.rows = rows
+        session.last_used = time.monotonic()
+        return rows
+
+    def _check_fits(self, n: int) -> None:
+        if n >= self.llm.n_ctx():
+            raise FuseRequestError(f"the session would hold {n} tokens but the context holds {self.llm.n_ctx()}")
+
+    @staticmethod
+    def _top_k(logits: np.ndarray, k: int) -> Distribution:
+        ids, logprobs = kv.top_k(kv.log_softmax(logits), k)
+        return Distribution(ids.tolist(), logprobs.astype(np.float32).tolist())

@@ -1,0 +1,123 @@
+"""Direct control of a llama.cpp context's token sequence: append, truncate, read logits, save, restore.
+
+Fused decoding needs logits at chosen positions (not a `logits_all` buffer of
+n_ctx x n_vocab floats, 2.4 GB for Qwen's vocabulary) and needs to drop rejected
+draft tokens from the KV cache. This keeps `llm.input_ids` / `llm.n_tokens` in step
+so that llama-cpp-python's own calls (generate, prefix reuse) still work afterwards.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+
+def committed(llm) -> list[int]:
+    """The tokens currently in the context (and its KV cache)."""
+    return llm.input_ids[: llm.n_tokens].tolist()
+
+
+def truncate(llm, n: int) -> None:
+    """Keep the first `n` tokens; forget the rest from the KV cache."""
+    if n < llm.n_tokens:
+        llm._ctx.kv_cache_seq_rm(-1, n, -1)
+        llm.n_tokens = n
+
+
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def extend(llm, tokens: Sequence[int], logit_rows: int = 1) -> np.ndarray:
+    """Append `tokens`; return the logits after each of the last `logit_rows` of them.
+
+    Returns a float32 array of shape (logit_rows, n_vocab); row i is the distribution
+    of the token that follows tokens[len(tokens) - logit_rows + i].
+    """
+    tokens = list(tokens)
+    if not tokens:
+        raise ValueError("extend() needs at least one token")
+    if llm.n_tokens + len(tokens) > llm.n_ctx():
+        raise OverflowError(f"{llm.n_tokens + len(tokens)} tokens do not fit the context of {llm.n_ctx()}")
+    logit_rows = max(1, min(logit_rows, len(tokens)))
+    n_vocab = llm.n_vocab()
+    first_row = len(tokens) - logit_rows
+    rows: list[np.ndarray] = []
+    llm._ctx.kv_cache_seq_rm(-1, llm.n_tokens, -1)
+    for start in range(0, len(tokens), llm.n_batch):
+        chunk = tokens[start : start + llm.n_batch]
+        n_past = llm.n_tokens
+        wants_rows = start + len(chunk) > first_row
+        llm._batch.set_batch(batch=chunk, n_past=n_past, logits_all=wants_rows)
+        llm._ctx.decode(llm._batch)
+        llm.input_ids[n_past : n_past + len(chunk)] = chunk
+        llm.n_tokens += len(chunk)
+        for j in range(len(chunk)):
+            if start + j >= first_row:
+                rows.append(np.ctypeslib.as_array(llm._ctx.get_logits_ith(j), shape=(n_vocab,)).copy())
+    return np.stack(rows)
+
+
+def sync_to(llm, tokens: Sequence[int], logit_rows: int = 1) -> np.ndarray:
+    """Make the context hold exactly `tokens`, reusing the longest common prefix; return the last logits.
+
+    At least the last `logit_rows` tokens are evaluated again so that their logits exist.
+    """
+    keep = min(common_prefix(committed(llm), tokens), len(tokens) - max(1, logit_rows))
+    truncate(llm, keep)
+    return extend(llm, tokens[keep:], logit_rows)
+
+
+@dataclass
+class SavedSequence:
+    """The KV cache of one sequence, copied out of the context (for switching sessions)."""
+
+    data: bytes
+    tokens: list[int]
+
+
+def save(llm) -> SavedSequence:
+    import llama_cpp
+
+    ctx = llm._ctx.ctx
+    size = llama_cpp.llama_state_seq_get_size(ctx, 0)
+    buffer = (ctypes.c_uint8 * size)()
+    written = llama_cpp.llama_state_seq_get_data(ctx, buffer, size, 0)
+    return SavedSequence(bytes(buffer[:written]), committed(llm))
+
+
+def restore(llm, saved: SavedSequence) -> None:
+    """Replace the context's sequence with a saved one."""
+    import llama_cpp
+
+    llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+    buffer = (ctypes.c_uint8 * len(saved.data)).from_buffer_copy(saved.data)
+    if llama_cpp.llama_state_seq_set_data(llm._ctx.ctx, buffer, len(saved.data), 0) == 0:
+        raise RuntimeError("llama.cpp could not restore a saved sequence")
+    n = len(saved.tokens)
+    llm.input_ids[:n] = saved.tokens
+    llm.n_tokens = n
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax in float64 for stable sums."""
+    x = logits.astype(np.float64, copy=False)
+    x = x - x.max(axis=-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+
+
+def top_k(logprobs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k most likely ids of one row and their log-probabilities, most likely first (ties: lower id)."""
+    k = min(k, logprobs.shape[-1])
+    ids = np.argpartition(-logprobs, k - 1)[:k]
+    order = np.lexsort((ids, -logprobs[ids]))
+    ids = ids[order]
+    return ids, logprobs[ids]

@@ -1,0 +1,147 @@
+"""Context items (profile, notes, documents): adding them chunked and embedded, and retrieving."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+from edge_agent.context import PrivateContext
+from edge_agent.retrieval import Embedder, from_blobs, to_blob, top_k
+from edge_agent.store.chunking import chunk_text
+from edge_agent.store.db import Database
+from edge_agent.store.documents import MAX_DOCUMENT_BYTES, read_document
+from edge_agent.store.types import KINDS, Chunk, ContextItem, StoreError
+from edge_agent.store.util import now, short_title
+
+_ITEM_COLUMNS = "id, kind, title, text, source, created, (SELECT COUNT(*) FROM chunks WHERE item_id = items.id) AS chunks"
+
+
+class _Index:
+    """The embedding matrix of every chunk, reloaded when the items change."""
+
+    def __init__(self, version: int, rows: list[sqlite3.Row]) -> None:
+        self.version = version
+        self.item_ids = [row["item_id"] for row in rows]
+        self.kinds = [row["kind"] for row in rows]
+        self.titles = [row["title"] for row in rows]
+        self.texts = [row["text"] for row in rows]
+        self.vectors = from_blobs([row["embedding"] for row in rows])
+
+
+class ItemsMixin:
+    """The context-item half of `Store` (it provides `_db` and `_embedder`)."""
+
+    _db: Database
+    _embedder: Embedder
+    _index: _Index | None = None
+
+    def add_profile(self, text: str, title: str = "profile") -> ContextItem:
+        """Something about the user that every answer may need (always in the context)."""
+        return self._add_item("profile", title or "profile", text, source="")
+
+    def add_note(self, text: str, title: str = "") -> ContextItem:
+        """A private note; retrieved when an instruction needs it."""
+        return self._add_item("note", title or short_title(text), text, source="")
+
+    def add_document(self, path: Path) -> ContextItem:
+        """Import a UTF-8 text or markdown file; StoreError (and nothing written) if it is not one."""
+        path = Path(path).expanduser()
+        text = read_document(path)
+        return self._add_item("document", path.name, text, source=str(path.resolve()))
+
+    def _add_item(self, kind: str, title: str, text: str, source: str) -> ContextItem:
+        text = text.strip()
+        if not text:
+            raise StoreError(f"the {kind} is empty: give it some text")
+        if len(text.encode("utf-8")) > MAX_DOCUMENT_BYTES:
+            raise StoreError(f"the {kind} is larger than {MAX_DOCUMENT_BYTES // 1024 // 1024} MiB; add it in parts")
+        chunks = chunk_text(text)
+        # Embed before opening the transaction: if this fails, nothing has been written.
+        vectors = self._embedder.embed([f"{title}\n{chunk}" for chunk in chunks])
+        with self._db.write() as conn:
+            item_id = conn.execute(
+                "INSERT INTO items (kind, title, text, source, created) VALUES (?, ?, ?, ?, ?)",
+                (kind, title.strip(), text, source, now()),
+            ).lastrowid
+            conn.executemany(
+                "INSERT INTO chunks (item_id, seq, text, embedding) VALUES (?, ?, ?, ?)",
+                [(item_id, seq, chunk, to_blob(vector)) for seq, (chunk, vector) in enumerate(zip(chunks, vectors))],
+            )
+            conn.execute("UPDATE state SET value = value + 1 WHERE key = 'items_version'")
+        return self.get_item(item_id)
+
+    def list_items(self, kind: str | None = None) -> list[ContextItem]:
+        """Items in the order they were added, optionally of one kind."""
+        if kind is None:
+            rows = self._db.query(f"SELECT {_ITEM_COLUMNS} FROM items ORDER BY id")
+        else:
+            _check_kind(kind)
+            rows = self._db.query(f"SELECT {_ITEM_COLUMNS} FROM items WHERE kind = ? ORDER BY id", (kind,))
+        return [_item(row) for row in rows]
+
+    def get_item(self, item_id: int) -> ContextItem:
+        rows = self._db.query(f"SELECT {_ITEM_COLUMNS} FROM items WHERE id = ?", (item_id,))
+        if not rows:
+            raise StoreError(f"there is no context item {item_id} (see `tandem context list`)")
+        return _item(rows[0])
+
+    def remove_item(self, item_id: int) -> None:
+        with self._db.write() as conn:
+            if conn.execute("DELETE FROM items WHERE id = ?", (item_id,)).rowcount == 0:
+                raise StoreError(f"there is no context item {item_id} (see `tandem context list`)")
+            conn.execute("UPDATE state SET value = value + 1 WHERE key = 'items_version'")
+
+    def private_texts(self) -> list[str]:
+        """The text of every item (what a privacy guard must know to keep the whole store private)."""
+        return [row["text"] for row in self._db.query("SELECT text FROM items ORDER BY id")]
+
+    def search(self, query: str, k: int = 4) -> list[Chunk]:
+        """The k chunks most similar to `query`, best first (cosine similarity)."""
+        return self._search(query, k, KINDS)
+
+    def context_for(self, instruction: str, k: int = 4) -> PrivateContext:
+        """What the edge model sees for `instruction`: every profile item, then the top-k note/document chunks."""
+        profile = [item.text for item in self.list_items("profile")]
+        chunks = self._search(instruction, k, ("note", "document")) if k > 0 else []
+        text = "\n\n".join(profile + [chunk.text for chunk in chunks])
+        source = f"store: {len(profile)} profile item(s), {len(chunks)} retrieved chunk(s)"
+        # The guard must know the whole store, not only what was retrieved: a name from an
+        # unretrieved note typed into the instruction is still private.
+        return PrivateContext(text=text, source=source, guard_texts=tuple(self.private_texts()))
+
+    def _search(self, query: str, k: int, kinds: tuple[str, ...]) -> list[Chunk]:
+        if not query.strip():
+            raise StoreError("the search query is empty")
+        index = self._current_index()
+        rows = np.array([i for i, kind in enumerate(index.kinds) if kind in kinds], dtype=np.int64)
+        if k <= 0 or len(rows) == 0:
+            return []  # nothing to search: the embedder is not even loaded
+        hits = top_k(self._embedder.embed_one(query), index.vectors[rows], k)
+        return [
+            Chunk(index.item_ids[r], index.titles[r], index.texts[r], score)
+            for r, score in ((int(rows[i]), score) for i, score in hits)
+        ]
+
+    def _current_index(self) -> _Index:
+        version = self._db.query("SELECT value FROM state WHERE key = 'items_version'")[0][0]
+        if self._index is None or self._index.version != version:
+            rows = self._db.query(
+                "SELECT chunks.item_id, items.kind, items.title, chunks.text, chunks.embedding "
+                "FROM chunks JOIN items ON items.id = chunks.item_id ORDER BY chunks.id"
+            )
+            self._index = _Index(version, rows)
+        return self._index
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise StoreError(f"unknown kind '{kind}' (known: {', '.join(KINDS)})")
+
+
+def _item(row: sqlite3.Row) -> ContextItem:
+    return ContextItem(
+        id=row["id"], kind=row["kind"], title=row["title"], text=row["text"],
+        source=row["source"], created=row["created"], chunks=row["chunks"],
+    )

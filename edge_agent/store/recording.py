@@ -1,0 +1,78 @@
+"""Write an answer into a conversation while it streams (used by the daemon and in process)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+from edge_agent.store.types import Message
+
+if TYPE_CHECKING:
+    from edge_agent.agent import Answer
+    from edge_agent.store.store import Store
+    from edge_agent.strategies import AnswerReport
+
+
+def report_meta(report: "AnswerReport", context_source: str = "") -> dict:
+    """The parts of an answer report worth keeping with the message (no private text)."""
+    return {
+        "strategy": report.strategy,
+        "answered_by": report.answered_by,
+        "fallback": report.fallback,
+        "context_sent": report.context_sent,
+        "context_source": context_source,
+        "sketch_points": len(report.sketch),
+        "wire": {"rpcs": list(report.wire.rpcs), "bytes_up": report.wire.bytes_up, "bytes_down": report.wire.bytes_down},
+        "edge_tokens": report.edge_tokens,
+        "request_id": report.request_id,
+        "first_text_s": report.first_text_s,
+        "total_s": report.total_s,
+    }
+
+
+class AnswerRecorder:
+    """The user's turn and the streaming answer of one request, in one conversation."""
+
+    def __init__(self, store: "Store", conversation_id: int | None, instruction: str) -> None:
+        self.store = store
+        if conversation_id is None:
+            conversation_id = store.create_conversation().id
+        self.conversation_id = conversation_id
+        self.user_message: Message = store.add_message(conversation_id, "user", instruction)
+        self.answer_message: Message = store.add_message(conversation_id, "assistant", "", complete=False)
+        self.cancel_reason = "cancelled"  # what an answer stopped by `report.cancel` is labelled with
+
+    def record(self, answer: "Answer", context_source: str = "") -> Iterator[str]:
+        """Yield the answer's pieces, writing each one before it is passed on."""
+        reason = ""
+        try:
+            for piece in answer:
+                self.store.append_to_message(self.answer_message.id, piece)
+                yield piece
+        except GeneratorExit:  # our consumer left (e.g. the client disconnected): stop generating too
+            reason = "the client went away"
+            self._stop(answer)
+            raise
+        except KeyboardInterrupt:
+            reason = "interrupted (Ctrl-C)"
+            self._stop(answer)
+            raise
+        except BaseException as exc:
+            reason = f"stopped by an error: {exc}"
+            self._stop(answer)
+            raise
+        else:
+            if answer.report.cancel.is_set():
+                reason = self.cancel_reason
+        finally:
+            meta = report_meta(answer.report, context_source)
+            if reason:
+                self.store.mark_interrupted(self.answer_message.id, reason, meta)
+            else:
+                self.store.finish_message(self.answer_message.id, meta)
+
+    @staticmethod
+    def _stop(answer: "Answer") -> None:
+        answer.cancel()
+        close = getattr(answer.pieces, "close", None)
+        if close is not None:
+            close()  # runs the generator's cleanup now: releases the edge model for the next request

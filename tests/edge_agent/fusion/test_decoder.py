@@ -1,0 +1,144 @@
+"""Fused decoding against a real cloud process: speculative == step-by-step, fallbacks, sampling.
+
+SmolLM2-135M plays both the edge and the cloud (same vocabulary, fast); the prompts
+differ as in the product: the edge sees the notes, the cloud only the instruction.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from edge_agent.agent import EdgeAgent
+from edge_agent.cloud_client import CloudClient
+from edge_agent.cloud_process import CloudProcess
+from edge_agent.config import load_config
+from edge_agent.context import PrivateContext
+from edge_agent.fusion import FusedDecoder, FuseSettings, make_rule
+from edge_agent.fusion.spans import SpanWatcher
+from edge_agent.local_model import EdgeModel
+from edge_agent.privacy import AuditLog, PrivacyGuard
+from edge_agent.strategies import AskRequest, prompts
+
+NOTES = PrivateContext("Name: Priya Raman\nDentist appointment on March 14 at 3:30 pm\nSister: Anjali")
+PROMPTS = [
+    "Write a short text to my sister about my dentist appointment.",
+    "List three tips for sleeping well.",
+    "Write a haiku about autumn.",
+    "Give me a packing list for a weekend trip.",
+    "Explain what a dentist does in two sentences.",
+    "Write a thank-you note to a neighbour.",
+    "Name four colours of the rainbow.",
+    "Write a reminder for my appointment.",
+    "Suggest a title for a blog post about tea.",
+    "Say good morning to my team.",
+]
+
+
+@pytest.fixture(scope="module")
+def cloud(smol_path: Path):
+    env = dict(os.environ, TANDEM_SERVER_N_CTX="2048", TANDEM_SERVER_N_THREADS="1")
+    with CloudProcess(model=str(smol_path), env=env) as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def edge(smol_path: Path):
+    model = EdgeModel(smol_path, n_ctx=2048, n_threads=1)
+    yield model
+    model.close()
+
+
+def decode(edge: EdgeModel, address: str, instruction: str, tmp_path: Path, **settings):
+    guard = PrivacyGuard(NOTES.lines)
+    client = CloudClient(address, AuditLog(tmp_path / "audit.jsonl"), guard)
+    channel = client.fuse(edge.detokenize)
+    first = channel.open(instruction, prompts.CLOUD_PUBLIC_SYSTEM, edge.vocab_fingerprint, 20)
+    decoder = FusedDecoder(edge.llm, edge.chat_tokens(prompts.edge_messages(instruction, NOTES)), channel,
+                           make_rule("fixed"), SpanWatcher(guard), FuseSettings(**settings))
+    text = "".join(decoder.run(first))
+    client.close()
+    return text, decoder.stats, client.stats
+
+
+def test_speculative_greedy_equals_step_by_step(edge: EdgeModel, cloud: CloudProcess, tmp_path: Path) -> None:
+    total_rounds = {0: 0, 6: 0}
+    for instruction in PROMPTS:
+        step_text, step_stats, _ = decode(edge, cloud.address, instruction, tmp_path, max_tokens=24, draft=0)
+        spec_text, spec_stats, _ = decode(edge, cloud.address, instruction, tmp_path, max_tokens=24, draft=6)
+        assert spec_stats.token_ids == step_stats.token_ids, instruction
+        assert spec_text == step_text
+        total_rounds[0] += step_stats.round_trips
+        total_rounds[6] += spec_stats.round_trips
+        assert step_stats.drafted == 0
+    assert total_rounds[6] < total_rounds[0] / 2  # the point of drafting: fewer round trips
+
+
+def test_sampling_uses_acceptance_and_is_reproducible(edge: EdgeModel, cloud: CloudProcess, tmp_path: Path) -> None:
+    runs = [decode(edge, cloud.address, PROMPTS[1], tmp_path, max_tokens=20, draft=4, temperature=0.8, seed=7)
+            for _ in range(2)]
+    (text_a, stats_a, _), (text_b, stats_b, _) = runs
+    assert text_a.strip() and stats_a.token_ids == stats_b.token_ids
+    assert 0 < stats_a.drafted and 0 <= stats_a.accepted <= stats_a.drafted
+
+
+def test_private_name_is_decoded_on_the_edge_and_never_sent(edge, cloud, tmp_path: Path) -> None:
+    text, stats, wire = decode(edge, cloud.address, "Write one line greeting Priya Raman by name.", tmp_path,
+                               max_tokens=24, draft=4)
+    entries = AuditLog(tmp_path / "audit.jsonl").entries()
+    assert entries and all(b"Priya" not in e.payload and b"Raman" not in e.payload for e in entries)
+    if "Priya" in text:  # the edge wrote the name: those tokens were decoded alone
+        assert stats.edge_alone >= 1
+
+
+def make_agent(edge: EdgeModel, address: str) -> EdgeAgent:
+    config = load_config(environ={})
+    config.cloud.address = address
+    config.cloud.sketch_max_tokens = 24
+    return EdgeAgent(config, edge_model=edge)
+
+
+def test_fuse_strategy_end_to_end(edge: EdgeModel, cloud: CloudProcess) -> None:
+    answer = make_agent(edge, cloud.address).ask(AskRequest(PROMPTS[0], NOTES, "fuse", max_tokens=16))
+    assert answer.text().strip()
+    report = answer.report
+    assert report.answered_by == "edge+cloud" and report.fuse is not None and report.fuse.round_trips >= 1
+    assert set(report.wire.rpcs) == {"Fuse"} and "round trips" in report.summary()
+
+
+def test_vocabulary_mismatch_falls_back_to_sketch(smol_path: Path, edge_path: Path) -> None:
+    """A Qwen cloud and a SmolLM2 edge share no vocabulary: FAILED_PRECONDITION, then sketch."""
+    env = dict(os.environ, TANDEM_SERVER_N_CTX="1024", TANDEM_SERVER_N_THREADS="1")
+    edge = EdgeModel(smol_path, n_ctx=2048, n_threads=1)
+    try:
+        with CloudProcess(model=str(edge_path), env=env) as qwen_cloud:
+            answer = make_agent(edge, qwen_cloud.address).ask(AskRequest(PROMPTS[2], NOTES, "fuse", max_tokens=8))
+            assert answer.text().strip()
+    finally:
+        edge.close()
+    assert "vocabulary mismatch" in answer.report.fallback and "sketch" in answer.report.fallback
+    assert answer.report.wire.rpcs == ["Fuse", "Sketch"]
+
+
+def test_cloud_lost_mid_answer_the_edge_finishes(edge: EdgeModel, smol_path: Path, tmp_path: Path) -> None:
+    env = dict(os.environ, TANDEM_SERVER_N_CTX="2048", TANDEM_SERVER_N_THREADS="1")
+    doomed = CloudProcess(model=str(smol_path), env=env).start()
+    try:
+        guard = PrivacyGuard(NOTES.lines)
+        client = CloudClient(doomed.address, AuditLog(tmp_path / "audit.jsonl"), guard, timeout_s=30)
+        channel = client.fuse(edge.detokenize)
+        first = channel.open(PROMPTS[1], prompts.CLOUD_PUBLIC_SYSTEM, edge.vocab_fingerprint, 20)
+        decoder = FusedDecoder(edge.llm, edge.chat_tokens(prompts.edge_messages(PROMPTS[1], NOTES)), channel,
+                               make_rule("fixed"), SpanWatcher(guard), FuseSettings(max_tokens=40, draft=2))
+        pieces = []
+        for piece in decoder.run(first):
+            pieces.append(piece)
+            if len(pieces) == 2:
+                doomed.proc.kill()  # the cloud disappears mid-answer
+        client.close()
+    finally:
+        doomed.stop()
+    assert decoder.stats.cloud_lost and decoder.stats.edge_alone > 0
+    assert decoder.stats.tokens == 40 or decoder.stats.tokens > len(pieces)

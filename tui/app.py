@@ -1,0 +1,298 @@
+"""`tandem chat`: the terminal chat.
+
+Layout (fits 80x24): chats on the left, the conversation on the right with the prompt
+under it, a status line (cloud, edge model, strategy, backend) and the key bar. The
+privacy pane, the context pane and the help are screens pushed over it (Esc returns).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widgets import Footer, Input, Markdown
+
+from edge_agent.store import Conversation
+from tui.backend import ChatBackend, ChatTurn, ModelState
+from tui.badges import wire
+from tui.chat_view import AnswerView, ChatLog
+from tui.context_pane import ContextScreen
+from tui.conversations import ConversationList, Sidebar
+from tui.dialogs import Confirm, StrategyPicker, TextPrompt
+from tui.help_screen import HelpScreen
+from tui.privacy_pane import PrivacyScreen
+from tui.status_bar import StatusBar
+from tui.streaming import ThreadedIterator
+
+class TandemChat(App):
+    """Chat with the edge agent; see what each answer sent to the cloud."""
+
+    CSS_PATH = "chat.tcss"
+    TITLE = "tandem"
+    ENABLE_COMMAND_PALETTE = False  # Ctrl+P is the privacy pane; F1 lists every key
+
+    # The description shows in the key bar; the tooltip is the longer line in the help (F1).
+    BINDINGS = [
+        Binding("escape", "stop", "Stop", tooltip="Stop the answer being written (the text so far is kept)"),
+        Binding("ctrl+n", "new_chat", "New", tooltip="Start a new chat"),
+        Binding("ctrl+t", "pick_strategy", "Strategy", tooltip="Pick how answers are made (what the cloud gets)"),
+        Binding("ctrl+p", "privacy", "Privacy", tooltip="What left this device for the selected answer"),
+        Binding("ctrl+o", "context", "Context", tooltip="Your private notes and documents"),
+        Binding("ctrl+l", "chats", "Chats", tooltip="Go to the list of chats (Enter opens one)"),
+        Binding("ctrl+b", "toggle_sidebar", "Show/hide chats", show=False),
+        Binding("pageup", "scroll_log(-1)", "Scroll the chat up", show=False),
+        Binding("pagedown", "scroll_log(1)", "Scroll the chat down", show=False),
+        Binding("f1", "help", "Help", tooltip="This list of keys"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="Quit (stops an answer being written)"),
+    ]
+
+    generating: reactive[bool] = reactive(False, bindings=True)
+
+    def __init__(self, backend: ChatBackend, strategy: str | None = None, cloud_probe_s: float = 5.0,
+                 browse_root: Path | None = None) -> None:
+        super().__init__()
+        self.backend = backend
+        self.store = backend.store
+        names = [info.name for info in backend.strategies()]
+        self.strategy = strategy or backend.config.edge.strategy
+        if self.strategy not in names:
+            self.strategy = names[0]
+        self.cloud_probe_s = cloud_probe_s
+        self.browse_root = browse_root
+        self.conversation_id: int | None = None  # None: a new chat, created on the first question
+        self.turn: ChatTurn | None = None
+        self.selected: AnswerView | None = None
+        self._producer: ThreadedIterator | None = None
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield Sidebar(id="sidebar")
+            with Vertical(id="chat"):
+                yield ChatLog(id="log")
+                yield Input(placeholder="Ask tandem to write something… (Enter sends)", id="prompt")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def log_view(self) -> ChatLog:
+        return self.query_one("#log", ChatLog)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one("#status", StatusBar)
+
+    @property
+    def conversations(self) -> ConversationList:
+        return self.query_one("#conversations", ConversationList)
+
+    async def on_mount(self) -> None:
+        self.status.mode = self.backend.mode
+        self.status.strategy = self.strategy
+        self.status.model = self.backend.model_state()
+        await self.refresh_conversations()
+        await self.log_view.show_messages([])
+        self.query_one("#prompt", Input).focus()
+        self.load_models()
+        self.probe_cloud()
+        self.set_interval(self.cloud_probe_s, self.probe_cloud)
+
+    CHAT_ACTIONS = {"new_chat", "pick_strategy", "privacy", "context", "chats", "toggle_sidebar", "scroll_log"}
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop":
+            return self.generating  # Esc shows (and works) only while an answer is written
+        if action in self.CHAT_ACTIONS:
+            return len(self.screen_stack) == 1  # not from inside a pane or dialog: Esc first
+        return True
+
+    # -- background work --------------------------------------------------------------------
+
+    @work(thread=True, exit_on_error=False, group="load")
+    def load_models(self) -> None:
+        try:
+            self.backend.load_models(on_state=lambda state: self.call_from_thread(self.show_model_state, state))
+        except Exception as exc:  # shown in the status bar; the context and chats stay usable
+            self.call_from_thread(self.notify, f"The edge model did not load: {exc}", severity="error", timeout=15)
+
+    def show_model_state(self, state: ModelState) -> None:
+        self.status.model = state
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="probe")
+    def probe_cloud(self) -> None:
+        status = self.backend.cloud_status()
+        self.call_from_thread(setattr, self.status, "cloud", status)
+
+    # -- asking --------------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#prompt")
+    async def submit(self, event: Input.Submitted) -> None:
+        question = event.value.strip()
+        if not question:
+            return
+        if self.generating:
+            self.notify("An answer is still being written: wait for it, or press Esc to stop it.",
+                        severity="warning")
+            return
+        event.input.value = ""
+        if self.conversation_id is None:
+            self.conversation_id = self.store.create_conversation().id  # titled by its first question
+        view = await self.log_view.add_turn(question, self.strategy)
+        turn = self.backend.ask(self.conversation_id, question, self.strategy)
+        self.select_answer(view)
+        self.stream_answer(turn, view)
+        await self.refresh_conversations()
+
+    @work(exclusive=True, group="answer")
+    async def stream_answer(self, turn: ChatTurn, view: AnswerView) -> None:
+        """Stream the answer into its Markdown widget; the prompt stays live meanwhile."""
+        self.turn, self.generating = turn, True
+        if self.backend.model_state().state != "ready":
+            view.waiting("waiting for the edge model to load…")
+        stream = Markdown.get_stream(view.body)
+        self._producer = ThreadedIterator(turn.pieces())
+        error = ""
+        try:
+            async for piece in self._producer:
+                await stream.write(piece)
+        except Exception as exc:  # a refused strategy, a prompt too long, a cloud error: shown on the answer
+            error = str(exc) or type(exc).__name__
+        finally:
+            await stream.stop()
+            self.turn, self.generating = None, False
+        meta = dict(turn.meta)
+        if error and not meta.get("error"):
+            meta["error"] = error
+        view.finish(meta, complete=turn.complete and not error)
+        if wire(meta)[0] or meta.get("fallback"):
+            self.probe_cloud()
+        await self.refresh_conversations()
+
+    def action_stop(self) -> None:
+        if self.turn is not None:
+            self.turn.cancel()
+            self.notify("Stopping the answer.", timeout=2)
+
+    # -- answers and panes ---------------------------------------------------------------------
+
+    def select_answer(self, view: AnswerView) -> None:
+        if self.selected is not None:
+            self.selected.remove_class("selected")
+        self.selected = view
+        view.add_class("selected")
+
+    @on(AnswerView.Selected)
+    def answer_clicked(self, event: AnswerView.Selected) -> None:
+        self.select_answer(event.answer)
+
+    def action_privacy(self) -> None:
+        answers = self.log_view.answers
+        index = answers.index(self.selected) if self.selected in answers else len(answers) - 1
+        self.push_screen(PrivacyScreen(answers, max(index, 0), self.backend.audit_entries))
+
+    def action_context(self) -> None:
+        self.push_screen(ContextScreen(self.store, self.browse_root))
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen([
+            ("Anywhere in the chat", self.BINDINGS),
+            ("Chats list", ConversationList.BINDINGS),
+            ("Privacy pane (Ctrl+P)", PrivacyScreen.BINDINGS),
+            ("Context pane (Ctrl+O)", ContextScreen.BINDINGS),
+        ]))
+
+    @work
+    async def action_pick_strategy(self) -> None:
+        picked = await self.push_screen_wait(StrategyPicker(self.backend.strategies(), self.strategy))
+        if picked:
+            self.strategy = picked
+            self.status.strategy = picked
+
+    def action_scroll_log(self, pages: int) -> None:
+        if pages < 0:
+            self.log_view.scroll_page_up()
+        else:
+            self.log_view.scroll_page_down()
+
+    # -- conversations ---------------------------------------------------------------------------
+
+    async def refresh_conversations(self) -> None:
+        await self.conversations.show(self.store.list_conversations(), self.conversation_id)
+
+    def _busy(self) -> bool:
+        if self.generating:
+            self.notify("An answer is being written: wait, or press Esc to stop it first.", severity="warning")
+        return self.generating
+
+    async def open_conversation(self, conversation_id: int | None) -> None:
+        self.conversation_id = conversation_id
+        self.selected = None
+        messages = self.store.messages(conversation_id) if conversation_id is not None else []
+        await self.log_view.show_messages(messages)
+        answers = self.log_view.answers
+        if answers:
+            self.select_answer(answers[-1])
+        self.query_one("#prompt", Input).focus()
+
+    async def action_new_chat(self) -> None:
+        if not self._busy():
+            await self.open_conversation(None)
+            await self.refresh_conversations()
+
+    def action_chats(self) -> None:
+        self.query_one("#sidebar").display = True
+        self.conversations.focus()
+
+    def action_toggle_sidebar(self) -> None:
+        sidebar = self.query_one("#sidebar")
+        sidebar.display = not sidebar.display
+        if not sidebar.display:
+            self.query_one("#prompt", Input).focus()
+
+    @on(ConversationList.Open)
+    async def resume(self, event: ConversationList.Open) -> None:
+        if not self._busy():
+            await self.open_conversation(event.conversation.id)
+
+    @on(ConversationList.Rename)
+    @work
+    async def rename(self, event: ConversationList.Rename) -> None:
+        conversation: Conversation = event.conversation
+        title = await self.push_screen_wait(TextPrompt("Rename chat", conversation.title, "a short title"))
+        if title is not None and title.strip():
+            self.store.rename_conversation(conversation.id, title.strip())
+            await self.refresh_conversations()
+
+    @on(ConversationList.Delete)
+    @work
+    async def delete(self, event: ConversationList.Delete) -> None:
+        conversation: Conversation = event.conversation
+        if conversation.id == self.conversation_id and self._busy():
+            return
+        name = conversation.title or "this chat"
+        if not await self.push_screen_wait(Confirm(f"Delete '{name}' and all its messages?")):
+            return
+        self.store.delete_conversation(conversation.id)
+        if conversation.id == self.conversation_id:
+            await self.open_conversation(None)
+        await self.refresh_conversations()
+        self.notify(f"Deleted '{name}'.")
+
+    # -- shutting down -------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        if self.turn is not None:
+            self.turn.cancel()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        if self.turn is not None:
+            self.turn.cancel()
+        if self._producer is not None:
+            self._producer.join(timeout=30)  # the model must not be freed mid-token
+        self.backend.close()

@@ -1,0 +1,260 @@
+"""Where the chat's answers come from: the daemon if one runs, else the edge agent in this process.
+
+Both backends share one contract (`ChatBackend`): load the models, answer a turn of a
+conversation as a stream of text pieces (`ChatTurn`), say how the cloud is doing, and
+hand out the private store (conversations, notes, documents) and the audit log. The
+store is the same SQLite file in both cases (it is safe for several processes), so the
+chat reads and edits conversations and context directly; only answering differs.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
+
+from edge_agent.config import Config
+from edge_agent.privacy import AuditEntry, AuditLog
+from edge_agent.store import AnswerRecorder, Store
+from edge_agent.store.conversations import INTERRUPTED
+from edge_agent.strategies import RUNNERS, AskRequest
+
+if TYPE_CHECKING:
+    from edge_agent.agent import Answer
+
+# Strategies that send private notes to the cloud: shown with a warning, offered only when enabled.
+OPT_IN_STRATEGIES = {"cloud-with-context"}
+
+# What the health probe's answer means for the status bar.
+CLOUD_STATES = {"SERVING": "connected", "UNREACHABLE": "offline"}  # anything else: "degraded"
+
+
+@dataclass(frozen=True)
+class StrategyInfo:
+    name: str
+    description: str  # first line of the runner's docstring
+    enabled: bool = True
+    opt_in: bool = False  # sends private notes to the cloud
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """The edge model as the status bar shows it."""
+
+    name: str
+    state: str = "not loaded"  # "not loaded" | "loading" | "ready" | "error"
+    detail: str = ""  # the error message, or what is loading
+    progress: float | None = None  # 0..1 when known
+
+
+StateCallback = Callable[[ModelState], None]
+
+
+class ChatTurn(Protocol):
+    """One answer being written. Iterate `pieces()` in a worker thread; `meta` is final after it."""
+
+    meta: dict[str, Any]  # see tui/badges.py
+    complete: bool  # False if it was cancelled or failed
+
+    def pieces(self) -> Iterator[str]: ...
+
+    def cancel(self) -> None: ...
+
+
+class ChatBackend(Protocol):
+    mode: str  # "in-process" or "daemon", shown in the status bar
+    config: Config
+    store: Store
+
+    def strategies(self) -> list[StrategyInfo]: ...
+
+    def load_models(self, on_state: StateCallback | None = None) -> None:
+        """Block until the models are ready (raises on failure), reporting each state change.
+
+        Safe to call more than once and from several threads."""
+
+    def model_state(self) -> ModelState: ...
+
+    def cloud_status(self) -> str:
+        """'connected', 'offline' or 'degraded' (blocking: a health probe)."""
+
+    def ask(self, conversation_id: int, instruction: str, strategy: str) -> ChatTurn:
+        """Return the answer to stream into the conversation (nothing runs until iterated)."""
+
+    def audit_entries(self, request_id: str) -> list[AuditEntry]: ...
+
+    def close(self) -> None: ...
+
+
+def strategy_infos(config: Config) -> list[StrategyInfo]:
+    """Every registered strategy, in registration order, so new ones appear by themselves."""
+    infos = []
+    for name, runner in RUNNERS.items():
+        doc = (runner.__doc__ or "").strip().splitlines()
+        opt_in = name in OPT_IN_STRATEGIES
+        infos.append(StrategyInfo(
+            name=name, description=doc[0] if doc else "", opt_in=opt_in,
+            enabled=not opt_in or config.cloud.allow_context,
+        ))
+    return infos
+
+
+def probe_cloud(address: str) -> str:
+    """'connected' / 'offline' / 'degraded' from the cloud's gRPC health service."""
+    from edge_agent.cloud_process import health_status
+
+    return CLOUD_STATES.get(health_status(address, timeout=1.0), "degraded")
+
+
+def model_label(model: str) -> str:
+    """A catalog name as is; a path to a GGUF file by its file name."""
+    return Path(model).name if ("/" in model or model.endswith(".gguf")) else model
+
+
+class InProcessBackend:
+    """The edge agent and the store in this process (what `tandem ask` does, for a whole chat)."""
+
+    mode = "in-process"
+
+    def __init__(self, config: Config, store: Store | None = None, agent: Any | None = None) -> None:
+        from edge_agent.agent import EdgeAgent
+
+        self.config = config
+        self.store = store or Store(config.daemon.store_path())
+        self._owns_store = store is None
+        self.agent = agent or EdgeAgent(config)
+        self._owns_agent = agent is None
+        self._load_lock = threading.Lock()
+        self._state = ModelState(model_label(config.edge.model))
+        self._last_cloud_fallback = False  # the latest answer that used the cloud had to fall back
+
+    def strategies(self) -> list[StrategyInfo]:
+        return strategy_infos(self.config)
+
+    def load_models(self, on_state: StateCallback | None = None) -> None:
+        report = on_state or (lambda state: None)
+        with self._load_lock:
+            if self._state.state != "ready":
+                self._set_state(ModelState(self._state.name, "loading", f"edge model {self._state.name}"), report)
+                try:
+                    self.agent.edge_model  # loads on first use
+                except Exception as exc:
+                    self._set_state(ModelState(self._state.name, "error", str(exc)), report)
+                    raise
+                self._set_state(ModelState(self._state.name, "ready", progress=1.0), report)
+            else:
+                report(self._state)
+
+    def _set_state(self, state: ModelState, report: StateCallback) -> None:
+        self._state = state
+        report(state)
+
+    def model_state(self) -> ModelState:
+        return self._state
+
+    def cloud_status(self) -> str:
+        status = probe_cloud(self.config.cloud.address)
+        if status == "connected" and self._last_cloud_fallback:
+            return "degraded"  # it answers health checks but not our requests (e.g. too slow)
+        return status
+
+    def ask(self, conversation_id: int, instruction: str, strategy: str) -> "InProcessTurn":
+        return InProcessTurn(self, conversation_id, instruction, strategy)
+
+    def audit_entries(self, request_id: str) -> list[AuditEntry]:
+        return AuditLog(self.config.privacy.audit_path()).entries(request_id=request_id) if request_id else []
+
+    def note_cloud_outcome(self, meta: dict[str, Any]) -> None:
+        if (meta.get("wire") or {}).get("rpcs") or meta.get("fallback"):
+            self._last_cloud_fallback = bool(meta.get("fallback"))
+
+    def close(self) -> None:
+        with self._load_lock:  # not while the model is loading: it would be left open
+            if self._owns_agent:
+                self.agent.close()
+        if self._owns_store:
+            self.store.close()
+
+
+class InProcessTurn:
+    """One answer from the in-process agent, written to the store as it streams (like the daemon does)."""
+
+    def __init__(self, backend: InProcessBackend, conversation_id: int, instruction: str, strategy: str) -> None:
+        self.backend = backend
+        self.instruction = instruction
+        self.strategy = strategy
+        self.recorder = AnswerRecorder(backend.store, conversation_id, instruction)
+        self.meta: dict[str, Any] = {"strategy": strategy}
+        self.complete = False
+        self._cancelled = threading.Event()
+        self._answer: Answer | None = None
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        if self._answer is not None:
+            self._answer.cancel()
+
+    def pieces(self) -> Iterator[str]:
+        backend, store = self.backend, self.backend.store
+        message_id = self.recorder.answer_message.id
+        try:
+            backend.load_models()
+            private = store.context_for(self.instruction, k=backend.config.daemon.retrieval_k)
+            edge = backend.config.edge
+            answer = backend.agent.ask(AskRequest(
+                instruction=self.instruction, context=private, strategy=self.strategy,
+                max_tokens=edge.max_tokens, temperature=edge.temperature, seed=edge.seed,
+            ))
+        except Exception as exc:
+            self.meta = {"strategy": self.strategy, "error": str(exc) or type(exc).__name__}
+            store.mark_interrupted(message_id, f"error: {self.meta['error']}", self.meta)
+            raise
+        self._answer = answer
+        if self._cancelled.is_set():
+            answer.cancel()
+        self.meta = {"strategy": self.strategy, "request_id": answer.report.request_id}
+        count, error = 0, ""
+        try:
+            for piece in self.recorder.record(answer, private.source):
+                count += 1
+                yield piece
+        except Exception as exc:
+            error = str(exc) or type(exc).__name__
+            raise
+        finally:
+            self._finish(answer, count, error)
+
+    def _finish(self, answer: "Answer", pieces: int, error: str) -> None:
+        """Add what the recorder does not keep (piece count, score, verdict, error) to the stored meta."""
+        store, message_id = self.backend.store, self.recorder.answer_message.id
+        extras = {"pieces": pieces, **answer_scores(answer.report)}
+        if error:
+            extras["error"] = error
+        message = store.get_message(message_id)
+        if message.complete:
+            store.finish_message(message_id, extras)
+        else:
+            store.mark_interrupted(message_id, message.meta.get(INTERRUPTED, "stopped"), extras)
+        self.complete = message.complete
+        self.meta = store.get_message(message_id).meta
+        self.backend.note_cloud_outcome(self.meta)
+
+
+def answer_scores(report: Any) -> dict[str, Any]:
+    """Scorer score and verifier verdict, for strategies that report them."""
+    found = {"score": getattr(report, "score", None), "verdict": getattr(report, "verdict", None)}
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def open_backend(config: Config, prefer_daemon: bool = True, model: str | None = None,
+                 cloud: str | None = None) -> ChatBackend:
+    """The daemon's backend when one answers on its socket (with `model` and `cloud`, if given),
+    else the edge agent in this process."""
+    if prefer_daemon:
+        from tui.daemon_backend import DaemonBackend
+
+        daemon = DaemonBackend.connect(config, model=model, cloud=cloud)
+        if daemon is not None:
+            return daemon
+    return InProcessBackend(config)

@@ -1,0 +1,105 @@
+"""The badges under an answer, read from the message meta the store keeps with it.
+
+The meta is what `edge_agent.store.report_meta` writes (the daemon and the in-process
+backend both use it), so a resumed chat shows the same badges as a live one:
+
+    strategy, request_id, answered_by, fallback, context_sent, sketch_points,
+    wire {rpcs, bytes_up, bytes_down}, edge_tokens, first_text_s, total_s,
+    interrupted (why it stopped early: "cancelled", an error, ...)
+
+plus what the chat adds: pieces (streamed pieces, for the rate of cloud-written answers),
+score and verdict (when the strategy reports them), error (shown in red).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+
+VERDICTS = {
+    "A": "verdict A: context did not help",
+    "B": "verdict B: not grounded",
+    "C": "verdict C: verified",
+}
+
+BADGE_STYLES = {
+    "strategy": "bold #1a1b26 on #7aa2f7",
+    "danger": "bold white on #c0392b",
+    "warning": "#1a1b26 on #e0af68",
+    "speed": "#c0caf5 on #3b4261",
+    "cloud": "#1a1b26 on #bb9af7",
+    "local": "#1a1b26 on #9ece6a",
+    "score": "#1a1b26 on #7dcfff",
+    "verdict-ok": "#1a1b26 on #9ece6a",
+}
+
+
+def wire(meta: dict[str, Any]) -> tuple[list[str], int, int]:
+    """(rpcs, bytes up, bytes down) of an answer."""
+    data = meta.get("wire") or {}
+    return list(data.get("rpcs") or []), int(data.get("bytes_up") or 0), int(data.get("bytes_down") or 0)
+
+
+def human_bytes(count: int) -> str:
+    return f"{count} B" if count < 1000 else f"{count / 1000:.1f} kB"
+
+
+def cloud_summary(meta: dict[str, Any]) -> str:
+    """'nothing sent' or '2 RPCs (Generate, Sketch) · 310 B up · 1.2 kB down'."""
+    rpcs, up, down = wire(meta)
+    if not rpcs:
+        return "nothing sent"
+    names = ", ".join(sorted(set(rpcs)))
+    return f"{len(rpcs)} RPC{'s' if len(rpcs) != 1 else ''} ({names}) {human_bytes(up)}↑ {human_bytes(down)}↓"
+
+
+def tokens_per_second(meta: dict[str, Any]) -> float | None:
+    """Tokens the edge model wrote (or pieces streamed, for a cloud-written answer) per second."""
+    seconds = float(meta.get("total_s") or 0.0)
+    tokens = int(meta.get("edge_tokens") or 0) or int(meta.get("pieces") or 0)
+    return tokens / seconds if seconds > 0 and tokens else None
+
+
+def badges(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, style name) pairs, in display order."""
+    out: list[tuple[str, str]] = []
+    if meta.get("strategy"):
+        out.append((str(meta["strategy"]), "strategy"))
+    if meta.get("context_sent"):
+        out.append(("OPT-IN: notes sent to cloud", "danger"))
+    if meta.get("error"):
+        out.append(("error", "danger"))
+    elif meta.get("interrupted"):
+        reason = str(meta["interrupted"])
+        out.append(("cancelled" if reason == "cancelled" else "interrupted", "warning"))
+    rate = tokens_per_second(meta)
+    if rate is not None:
+        out.append((f"{rate:.1f} tok/s", "speed"))
+    if meta.get("fallback"):
+        out.append(("fallback: edge alone", "warning"))
+    rpcs, _, _ = wire(meta)
+    out.append(("☁ " + cloud_summary(meta), "cloud" if rpcs else "local"))
+    if meta.get("score") is not None:
+        out.append((f"score {float(meta['score']):.2f}", "score"))
+    if meta.get("verdict"):
+        verdict = str(meta["verdict"])
+        out.append((VERDICTS.get(verdict, f"verdict {verdict}"), "verdict-ok" if verdict == "C" else "warning"))
+    return out
+
+
+def badge_text(meta: dict[str, Any], width: int = 0) -> Text:
+    """The badges as rich Text, broken into lines between badges (never inside one) to fit `width`."""
+    text = Text()
+    used = 0
+    for label, style in badges(meta):
+        cell = f" {label} "
+        if used and width and used + 1 + len(cell) > width:
+            text.append("\n")
+            used = 0
+        elif used:
+            text.append(" ")
+            used += 1
+        text.append(cell, style=BADGE_STYLES.get(style, ""))
+        used += len(cell)
+    return text
