@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "edge_agent.commands.audit",
     "edge_agent.commands.config",
     "edge_agent.commands.demo",
+    "edge_agent.commands.fuse",
     "edge_agent.bench.cli",
 )
 

@@ -80,6 +80,7 @@ class CloudClient:
         self.connect_timeout_s = connect_timeout_s
         self.request_id = request_id or uuid.uuid4().hex[:12]
         self.stats = WireStats()
+        self.last_completion_tokens: int | None = None  # from the last Generate's final chunk
         self._channel: grpc.Channel | None = None
 
     # -- connection -----------------------------------------------------------------
@@ -189,6 +190,8 @@ class CloudClient:
         restorer = PlaceholderRestorer(self.guard)
         try:
             for chunk in stream:
+                if chunk.finish_reason:
+                    self.last_completion_tokens = chunk.completion_tokens
                 if chunk.text:
                     text = restorer.feed(chunk.text)
                     if text:

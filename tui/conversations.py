@@ -20,6 +20,10 @@ class ConversationItem(ListItem):
         super().__init__(Label(conversation.title or UNTITLED, markup=False))
         self.conversation = conversation
 
+    def show(self, conversation: Conversation) -> None:
+        self.conversation = conversation
+        self.query_one(Label).update(conversation.title or UNTITLED)
+
 
 class ConversationList(ListView):
     """Enter opens a chat; r renames it; Delete removes it."""
@@ -46,9 +50,15 @@ class ConversationList(ListView):
         return item.conversation if isinstance(item, ConversationItem) else None
 
     async def show(self, conversations: Sequence[Conversation], active_id: int | None) -> None:
-        await self.clear()
-        await self.extend(ConversationItem(c) for c in conversations)
+        """Show these chats; the items are updated in place when the order has not changed (no flicker)."""
         ids = [c.id for c in conversations]
+        items = list(self.query(ConversationItem))
+        if [item.conversation.id for item in items] == ids:
+            for item, conversation in zip(items, conversations):
+                item.show(conversation)
+        else:
+            await self.clear()
+            await self.extend(ConversationItem(c) for c in conversations)
         self.index = ids.index(active_id) if active_id in ids else (0 if ids else None)
 
     def on_list_view_selected(self, event: ListView.Selected) -> None:

@@ -14,6 +14,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     models = kinds.add_parser("models", help="load time and tokens/s of each installed model, local and as served")
     models.add_argument("--tokens", type=int, default=64, help="tokens to generate per run (default 64)")
     models.set_defaults(handler=bench_models)
+    fuse = kinds.add_parser("fuse", help="fused vs cloud-only vs edge-only over loopback gRPC (10 prompts)")
+    fuse.add_argument("--edge-model", default=None, metavar="NAME|PATH", help="default: edge.model")
+    fuse.add_argument("--cloud-model", default=None, metavar="NAME|PATH", help="default: server.model")
+    fuse.add_argument("--max-tokens", type=int, default=64, help="tokens per answer (default 64)")
+    fuse.add_argument("--draft", type=int, default=None, help="draft tokens per round trip (default: fuse.draft)")
+    fuse.add_argument("--rule", default=None, help="fusion rule (default: fuse.rule)")
+    fuse.add_argument("--pin", action="store_true", help="edge on core 0, cloud on core 1 (taskset)")
+    fuse.set_defaults(handler=bench_fuse)
     daemon = kinds.add_parser("daemon", help="the daemon's memory, idle CPU and time to first token through its socket")
     daemon.add_argument("--model", metavar="NAME|PATH", help="edge model (default: edge.model)")
     daemon.add_argument("--runs", type=int, default=3, help="answers to time (default 3)")
@@ -123,4 +131,17 @@ def bench_quality(args: argparse.Namespace, config: Config) -> int:
     print(f"report: {report_path}" + (f"\nchart:  {chart_path}" if chart_path else ""), flush=True)
     for note in outcome.notes:
         print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def bench_fuse(args: argparse.Namespace, config: Config) -> int:
+    from edge_agent.bench import fuse
+
+    edge, cloud = args.edge_model or config.edge.model, args.cloud_model or config.server.model
+    draft = config.fuse.draft if args.draft is None else args.draft
+    rule = args.rule or config.fuse.rule
+    print(f"# tandem bench fuse: edge {edge}, cloud {cloud} (separate process, loopback gRPC), "
+          f"{len(fuse.PROMPTS)} prompts x {args.max_tokens} tokens, greedy, rule {rule}, {os.cpu_count()} cores",
+          flush=True)
+    print(fuse.run(edge, cloud, args.max_tokens, draft, rule, args.pin), flush=True)
     return 0

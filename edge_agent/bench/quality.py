@@ -310,7 +310,8 @@ METHODS = """\
   capture; text, digit runs and token ids), summed over tasks. Only the opt-in baseline may be non-zero.
 - **TTFT / total**: seconds from the request to the first text / the end of the answer, in the edge process,
   cloud calls over loopback gRPC included; medians. **tok/s**: (answer tokens - 1) / (total - TTFT), median.
-- **bytes up / down, RPCs**: what crossed the edge-cloud boundary per answer, mean (serialized messages).
+- **bytes up / down, RPCs**: what crossed the edge-cloud boundary per answer, mean: serialized message bytes,
+  and messages sent (each message of a streaming call counts, so a fused answer shows one per round trip).
 - **fallbacks**: answers the edge had to finish alone because a cloud call failed.
 - One request at a time on {cores} cores shared with whatever else runs on the machine: latencies move with load."""
 

@@ -76,7 +76,7 @@ async def test_chat_through_the_daemon(daemon: DaemonProcess):
         await pilot.press("escape")
 
         # Esc stops the daemon's generation; the text so far stays in the history.
-        backend.config.edge.max_tokens = 200
+        backend.config.edge.max_tokens = 1500
         await send(pilot, app, LONG)
         await wait_for(pilot, lambda: len(app.log_view.answers) == 2 and app.log_view.answers[-1].body.source.strip(),
                        what="the first words")
