@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install models demo test protos bench clean
+.PHONY: install models demo test protos bench scorer clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ protos: install  ## regenerate protos/*_pb2*.py after editing protos/tandem.prot
 
 bench: models  ## speed of the models, local and as served
 	$(BIN)/tandem bench models
+
+scorer: models  ## rebuild edge_agent/scoring/scorer.onnx (installs torch CPU; ~30 min on 2 cores)
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev,build]'
+	$(BIN)/python -m edge_agent.scoring.build
 
 clean:
 	rm -rf $(VENV) *.egg-info

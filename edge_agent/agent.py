@@ -15,6 +15,7 @@ from edge_agent.llm import ChatMessage
 from edge_agent.local_model import EdgeModel
 from edge_agent.models import resolve_model
 from edge_agent.privacy import AuditLog, PrivacyGuard
+from edge_agent.quality import Quality
 from edge_agent.strategies import RUNNERS, AnswerReport, AskRequest
 
 
@@ -47,6 +48,7 @@ class EdgeAgent:
         self._edge_model = edge_model
         self.audit = audit or AuditLog(config.privacy.audit_path())
         self.edge_lock = threading.Lock()  # one generation at a time on the edge model
+        self.quality = Quality()
         self._base_model: EdgeModel | None = None
 
     @property
@@ -83,9 +85,23 @@ class EdgeAgent:
                         break
                     report.note_text(piece)
                     yield piece
+                if not report.cancel.is_set():
+                    self._judge(request, report)
             finally:
                 report.wire = cloud.stats
                 report.finish()
+
+    def _judge(self, request: AskRequest, report: AnswerReport) -> None:
+        """Attach the scorer's score (and, if configured, the verifier's verdict) to the answer."""
+        if not report.text.strip():
+            return
+        if report.score is None and self.config.quality.score:
+            scores = self.quality.score(request.instruction, request.context.text, [report.text])
+            report.score = scores[0] if scores else None
+        if report.verdict is None and self.config.quality.verify:
+            with self.edge_lock:
+                verdict = self.quality.verify(self.edge_model, request.instruction, request.context.text, report.text)
+            report.verdict, report.verdict_probs = verdict.label, dict(verdict.probs)
 
     def stream_edge(
         self,

@@ -204,9 +204,12 @@ class CloudClient:
         if tail:
             yield tail
 
-    def fuse(self, detokenize: Callable[[list[int]], str]) -> FuseChannel:
-        """A Fuse session (opened by its first `open()` call)."""
-        return FuseChannel(self, detokenize)
+    def fuse(self, detokenize: Callable[[list[int]], str], max_tokens: int = 256) -> FuseChannel:
+        """A Fuse session (opened by its first `open()` call).
+
+        Its deadline covers the whole answer: cloud.timeout_s plus one second per token.
+        """
+        return FuseChannel(self, detokenize, self.timeout_s + max_tokens)
 
     def sketch(self, instruction: str, max_points: int = 15, max_tokens: int = 0, seed: int = 0) -> list[str]:
         """The cloud's outline for the redacted instruction, restored on the device."""
@@ -246,9 +249,10 @@ class FuseChannel:
     `detokenize` turns ids back into text so that ids are checked for private spans too.
     """
 
-    def __init__(self, client: "CloudClient", detokenize: Callable[[list[int]], str]) -> None:
+    def __init__(self, client: "CloudClient", detokenize: Callable[[list[int]], str], deadline_s: float) -> None:
         self.client = client
         self.detokenize = detokenize
+        self.deadline_s = deadline_s  # for the whole session (a stream has one deadline)
         self._outbox: "queue.Queue[bytes | None]" = queue.Queue()
         self._responses = None
         self.round_trips = 0
@@ -269,7 +273,7 @@ class FuseChannel:
                 SERVICE + "Fuse", request_serializer=None,
                 response_deserializer=self.client._counting(pb.FuseResponse.FromString),
             )
-            self._responses = call(self._requests(), timeout=self.client.timeout_s)
+            self._responses = call(self._requests(), timeout=self.deadline_s)
         self._outbox.put(payload)
         self.round_trips += 1
         try:

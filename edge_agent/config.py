@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from edge_agent import paths
 
-STRATEGIES = ("edge", "cloud-public", "sketch", "fuse", "cloud-with-context")
+STRATEGIES = ("edge", "cloud-public", "sketch", "fuse", "best-of", "cloud-with-context")
 
 
 class ConfigError(ValueError):
@@ -112,12 +112,34 @@ class FuseConfig:
 
 
 @dataclass
+class QualityConfig:
+    """Scoring and verification of answers on the device."""
+
+    score: bool = True  # score every answer with the ONNX scorer (milliseconds)
+    verify: bool = False  # verify every answer with the edge model (seconds; best-of always verifies)
+
+
+@dataclass
+class BestOfConfig:
+    """The best-of strategy."""
+
+    strategies: str = "edge,sketch,fuse"  # comma-separated; unreachable cloud ones fall back to the edge
+    samples: int = 1  # extra edge answers sampled at temperature 0.8
+    max_verify: int = 2  # candidates verified at most, best-scored first
+
+    def strategy_list(self) -> list[str]:
+        return [s.strip() for s in self.strategies.split(",") if s.strip()]
+
+
+@dataclass
 class Config:
     edge: EdgeConfig = field(default_factory=EdgeConfig)
     cloud: CloudConfig = field(default_factory=CloudConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     fuse: FuseConfig = field(default_factory=FuseConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    best_of: BestOfConfig = field(default_factory=BestOfConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     source: str = "defaults"  # where the file part came from, for messages
     origins: dict[str, str] = field(default_factory=dict)  # "section.key" -> file or variable that set it
@@ -129,6 +151,8 @@ SECTIONS: dict[str, type] = {
     "server": ServerConfig,
     "privacy": PrivacyConfig,
     "fuse": FuseConfig,
+    "quality": QualityConfig,
+    "best_of": BestOfConfig,
     "daemon": DaemonConfig,
 }
 
@@ -246,6 +270,11 @@ def validate(config: Config) -> None:
     need(1 <= config.fuse.top_k <= 100, "fuse.top_k", "must be between 1 and 100")
     need(config.fuse.rule != "proxy" or bool(config.fuse.base_model), "fuse.base_model",
          "must name the base model when fuse.rule = \"proxy\"")
+    bad = [s for s in config.best_of.strategy_list() if s not in STRATEGIES or s in ("best-of", "cloud-with-context")]
+    need(not bad and bool(config.best_of.strategy_list()), "best_of.strategies",
+         "must list some of edge, cloud-public, sketch, fuse (comma-separated)")
+    need(0 <= config.best_of.samples <= 8, "best_of.samples", "must be between 0 and 8")
+    need(config.best_of.max_verify >= 0, "best_of.max_verify", "must be 0 or more")
     need(config.server.max_sessions >= 1, "server.max_sessions", "must be at least 1")
     need(config.server.session_idle_s > 0, "server.session_idle_s", "must be positive")
     need(config.server.n_threads >= 0, "server.n_threads", "must be 0 (all cores) or more")

@@ -87,7 +87,7 @@ class Started(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., conversation_id: _Optional[int] = ..., message_id: _Optional[int] = ..., context_source: _Optional[str] = ...) -> None: ...
 
 class Report(_message.Message):
-    __slots__ = ("request_id", "strategy", "answered_by", "fallback", "context_sent", "sketch", "rpcs", "bytes_up", "bytes_down", "edge_tokens", "first_text_s", "total_s", "cancelled")
+    __slots__ = ("request_id", "strategy", "answered_by", "fallback", "context_sent", "sketch", "rpcs", "bytes_up", "bytes_down", "edge_tokens", "first_text_s", "total_s", "cancelled", "has_score", "score", "verdict", "chosen")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     ANSWERED_BY_FIELD_NUMBER: _ClassVar[int]
@@ -101,6 +101,10 @@ class Report(_message.Message):
     FIRST_TEXT_S_FIELD_NUMBER: _ClassVar[int]
     TOTAL_S_FIELD_NUMBER: _ClassVar[int]
     CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    HAS_SCORE_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    CHOSEN_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     strategy: str
     answered_by: str
@@ -114,7 +118,11 @@ class Report(_message.Message):
     first_text_s: float
     total_s: float
     cancelled: bool
-    def __init__(self, request_id: _Optional[str] = ..., strategy: _Optional[str] = ..., answered_by: _Optional[str] = ..., fallback: _Optional[str] = ..., context_sent: _Optional[bool] = ..., sketch: _Optional[_Iterable[str]] = ..., rpcs: _Optional[_Iterable[str]] = ..., bytes_up: _Optional[int] = ..., bytes_down: _Optional[int] = ..., edge_tokens: _Optional[int] = ..., first_text_s: _Optional[float] = ..., total_s: _Optional[float] = ..., cancelled: _Optional[bool] = ...) -> None: ...
+    has_score: bool
+    score: float
+    verdict: str
+    chosen: str
+    def __init__(self, request_id: _Optional[str] = ..., strategy: _Optional[str] = ..., answered_by: _Optional[str] = ..., fallback: _Optional[str] = ..., context_sent: _Optional[bool] = ..., sketch: _Optional[_Iterable[str]] = ..., rpcs: _Optional[_Iterable[str]] = ..., bytes_up: _Optional[int] = ..., bytes_down: _Optional[int] = ..., edge_tokens: _Optional[int] = ..., first_text_s: _Optional[float] = ..., total_s: _Optional[float] = ..., cancelled: _Optional[bool] = ..., has_score: _Optional[bool] = ..., score: _Optional[float] = ..., verdict: _Optional[str] = ..., chosen: _Optional[str] = ...) -> None: ...
 
 class CancelRequest(_message.Message):
     __slots__ = ("request_id",)

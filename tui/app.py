@@ -17,6 +17,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Input, Markdown
 
 from edge_agent.store import Conversation
+from edge_agent.store.util import short_title
 from tui.backend import ChatBackend, ChatTurn, ModelState
 from tui.badges import wire
 from tui.chat_view import AnswerView, ChatLog
@@ -28,12 +29,14 @@ from tui.privacy_pane import PrivacyScreen
 from tui.status_bar import StatusBar
 from tui.streaming import ThreadedIterator
 
+
 class TandemChat(App):
     """Chat with the edge agent; see what each answer sent to the cloud."""
 
     CSS_PATH = "chat.tcss"
     TITLE = "tandem"
     ENABLE_COMMAND_PALETTE = False  # Ctrl+P is the privacy pane; F1 lists every key
+    AUTO_FOCUS = "#prompt"
 
     # The description shows in the key bar; the tooltip is the longer line in the help (F1).
     BINDINGS = [
@@ -64,7 +67,8 @@ class TandemChat(App):
         self.cloud_probe_s = cloud_probe_s
         self.browse_root = browse_root
         self.conversation_id: int | None = None  # None: a new chat, created on the first question
-        self.turn: ChatTurn | None = None
+        self.turn: ChatTurn | None = None  # the answer being written, and where it is shown
+        self.turn_view: AnswerView | None = None
         self.selected: AnswerView | None = None
         self._producer: ThreadedIterator | None = None
 
@@ -118,7 +122,8 @@ class TandemChat(App):
         try:
             self.backend.load_models(on_state=lambda state: self.call_from_thread(self.show_model_state, state))
         except Exception as exc:  # shown in the status bar; the context and chats stay usable
-            self.call_from_thread(self.notify, f"The edge model did not load: {exc}", severity="error", timeout=15)
+            self.call_from_thread(self.notify, f"The edge model did not load: {exc}", severity="error", timeout=15,
+                                  markup=False)
 
     def show_model_state(self, state: ModelState) -> None:
         self.status.model = state
@@ -126,7 +131,12 @@ class TandemChat(App):
     @work(thread=True, exclusive=True, exit_on_error=False, group="probe")
     def probe_cloud(self) -> None:
         status = self.backend.cloud_status()
-        self.call_from_thread(setattr, self.status, "cloud", status)
+        self.call_from_thread(self.show_cloud_state, status)
+
+    def show_cloud_state(self, cloud: str) -> None:
+        self.status.cloud = cloud
+        if self.backend.model_state() != self.status.model:  # e.g. the daemon went away or came back
+            self.status.model = self.backend.model_state()
 
     # -- asking --------------------------------------------------------------------------------
 
@@ -139,11 +149,17 @@ class TandemChat(App):
             self.notify("An answer is still being written: wait for it, or press Esc to stop it.",
                         severity="warning")
             return
+        self.generating = True  # before any await: a second Enter must not start a second answer
+        try:
+            if self.conversation_id is None:
+                self.conversation_id = self.store.create_conversation(short_title(question)).id
+            turn = self.backend.ask(self.conversation_id, question, self.strategy)
+        except Exception as exc:  # e.g. the store cannot be written
+            self.generating = False
+            self.notify(f"Cannot ask: {exc}", severity="error", timeout=10, markup=False)
+            return
         event.input.value = ""
-        if self.conversation_id is None:
-            self.conversation_id = self.store.create_conversation().id  # titled by its first question
         view = await self.log_view.add_turn(question, self.strategy)
-        turn = self.backend.ask(self.conversation_id, question, self.strategy)
         self.select_answer(view)
         self.stream_answer(turn, view)
         await self.refresh_conversations()
@@ -151,20 +167,24 @@ class TandemChat(App):
     @work(exclusive=True, group="answer")
     async def stream_answer(self, turn: ChatTurn, view: AnswerView) -> None:
         """Stream the answer into its Markdown widget; the prompt stays live meanwhile."""
-        self.turn, self.generating = turn, True
-        if self.backend.model_state().state != "ready":
+        self.turn, self.turn_view = turn, view
+        loading = self.backend.model_state().state != "ready"
+        if loading:
             view.waiting("waiting for the edge model to load…")
         stream = Markdown.get_stream(view.body)
         self._producer = ThreadedIterator(turn.pieces())
         error = ""
         try:
             async for piece in self._producer:
+                if loading:
+                    view.waiting("writing…")
+                    loading = False
                 await stream.write(piece)
         except Exception as exc:  # a refused strategy, a prompt too long, a cloud error: shown on the answer
             error = str(exc) or type(exc).__name__
         finally:
             await stream.stop()
-            self.turn, self.generating = None, False
+            self.turn, self.turn_view, self.generating = None, None, False
         meta = dict(turn.meta)
         if error and not meta.get("error"):
             meta["error"] = error
@@ -176,7 +196,8 @@ class TandemChat(App):
     def action_stop(self) -> None:
         if self.turn is not None:
             self.turn.cancel()
-            self.notify("Stopping the answer.", timeout=2)
+            if self.turn_view is not None:
+                self.turn_view.waiting("stopping…")
 
     # -- answers and panes ---------------------------------------------------------------------
 
@@ -206,12 +227,14 @@ class TandemChat(App):
             ("Context pane (Ctrl+O)", ContextScreen.BINDINGS),
         ]))
 
-    @work
-    async def action_pick_strategy(self) -> None:
-        picked = await self.push_screen_wait(StrategyPicker(self.backend.strategies(), self.strategy))
-        if picked:
-            self.strategy = picked
-            self.status.strategy = picked
+    # Dialogs are pushed at once (not from a worker) so that keys typed right after go to them.
+
+    def action_pick_strategy(self) -> None:
+        def picked(name: str | None) -> None:
+            if name:
+                self.strategy = self.status.strategy = name
+
+        self.push_screen(StrategyPicker(self.backend.strategies(), self.strategy), picked)
 
     def action_scroll_log(self, pages: int) -> None:
         if pages < 0:
@@ -260,28 +283,33 @@ class TandemChat(App):
             await self.open_conversation(event.conversation.id)
 
     @on(ConversationList.Rename)
-    @work
-    async def rename(self, event: ConversationList.Rename) -> None:
+    def rename(self, event: ConversationList.Rename) -> None:
         conversation: Conversation = event.conversation
-        title = await self.push_screen_wait(TextPrompt("Rename chat", conversation.title, "a short title"))
-        if title is not None and title.strip():
-            self.store.rename_conversation(conversation.id, title.strip())
-            await self.refresh_conversations()
+
+        async def renamed(title: str | None) -> None:
+            if title is not None and title.strip():
+                self.store.rename_conversation(conversation.id, title.strip())
+                await self.refresh_conversations()
+
+        self.push_screen(TextPrompt("Rename chat", conversation.title, "a short title"), renamed)
 
     @on(ConversationList.Delete)
-    @work
-    async def delete(self, event: ConversationList.Delete) -> None:
+    def delete(self, event: ConversationList.Delete) -> None:
         conversation: Conversation = event.conversation
         if conversation.id == self.conversation_id and self._busy():
             return
         name = conversation.title or "this chat"
-        if not await self.push_screen_wait(Confirm(f"Delete '{name}' and all its messages?")):
-            return
-        self.store.delete_conversation(conversation.id)
-        if conversation.id == self.conversation_id:
-            await self.open_conversation(None)
-        await self.refresh_conversations()
-        self.notify(f"Deleted '{name}'.")
+
+        async def confirmed(yes: bool | None) -> None:
+            if not yes:
+                return
+            self.store.delete_conversation(conversation.id)
+            if conversation.id == self.conversation_id:
+                await self.open_conversation(None)
+            await self.refresh_conversations()
+            self.notify(f"Deleted '{name}'.", markup=False)
+
+        self.push_screen(Confirm(f"Delete '{name}' and all its messages?"), confirmed)
 
     # -- shutting down -------------------------------------------------------------------------
 

@@ -55,10 +55,18 @@ def cloud_summary(meta: dict[str, Any]) -> str:
 
 
 def tokens_per_second(meta: dict[str, Any]) -> float | None:
-    """Tokens the edge model wrote (or pieces streamed, for a cloud-written answer) per second."""
-    seconds = float(meta.get("total_s") or 0.0)
+    """How fast the answer was written once it started: tokens the edge model wrote (or pieces
+    streamed, for a cloud-written answer) after the first, per second after the first text.
+
+    Measured from the first text, so waiting for a cloud outline or reading the prompt does
+    not count; the whole answer's time is used when the first text's time is unknown.
+    """
+    total = float(meta.get("total_s") or 0.0)
+    first = float(meta.get("first_text_s") or 0.0)
     tokens = int(meta.get("edge_tokens") or 0) or int(meta.get("pieces") or 0)
-    return tokens / seconds if seconds > 0 and tokens else None
+    if 0 < first < total and tokens > 1:
+        return (tokens - 1) / (total - first)
+    return tokens / total if total > 0 and tokens else None
 
 
 def badges(meta: dict[str, Any]) -> list[tuple[str, str]]:

@@ -7,10 +7,10 @@ from typing import Any, Iterable
 from markdown_it import MarkdownIt
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.geometry import Size
-from textual.widget import Widget
 from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.message import Message as TextualMessage
+from textual.widget import Widget
 from textual.widgets import Markdown, Static
 
 from edge_agent.store import Message
@@ -33,6 +33,13 @@ def answer_parser() -> MarkdownIt:
     parser = MarkdownIt("gfm-like")
     parser.core.ruler.push("keep_line_breaks", keep_line_breaks)
     return parser
+
+
+NEW_CHAT_HINT = (
+    "New chat. Ask for something to write.\n"
+    "Ctrl+O: your private notes (they stay on this device) · Ctrl+T: how answers are made · "
+    "Ctrl+P: what left the device · F1: all keys"
+)
 
 
 class UserTurn(Static):
@@ -131,11 +138,10 @@ class ChatLog(VerticalScroll):
             if message.role == "user":
                 question = message.text
                 widgets.append(UserTurn(message.text))
-            else:
+            elif message.role == "assistant":
                 widgets.append(AnswerView(question, message.text, message.meta, message.complete))
         if not widgets:
-            widgets.append(Static("New chat. Ask for something to write; Ctrl+T picks how it is answered.",
-                                  classes="hint"))
+            widgets.append(Static(NEW_CHAT_HINT, classes="hint"))
         await self.mount_all(widgets)
         self.anchor()
 

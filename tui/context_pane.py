@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Iterable
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -26,6 +26,8 @@ class VisibleFiles(DirectoryTree):
 
 class FilePicker(ModalScreen[Path | None]):
     """Type a path, or walk the tree: Enter on a file picks it."""
+
+    AUTO_FOCUS = "*"  # the app's own AUTO_FOCUS is the chat prompt
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
@@ -70,6 +72,8 @@ class ContextRow(ListItem):
 
 class ContextScreen(Screen):
     """List, add and remove private notes and documents."""
+
+    AUTO_FOCUS = "*"  # the app's own AUTO_FOCUS is the chat prompt
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
@@ -117,40 +121,46 @@ class ContextScreen(Screen):
         row = self.query_one("#context-items", ListView).highlighted_child
         return row.item if isinstance(row, ContextRow) else None
 
-    @work
-    async def action_add_note(self) -> None:
-        note = await self.app.push_screen_wait(NoteEditor())
+    # Dialogs are pushed at once (not from a worker) so that keys typed right after go to them.
+
+    def action_add_note(self) -> None:
+        self.app.push_screen(NoteEditor(), self._note_written)
+
+    async def _note_written(self, note: tuple[str, str] | None) -> None:
         if note is None:
             return
         title, text = note
         try:
             item = self.store.add_note(text, title=title)
         except StoreError as exc:
-            self.notify(str(exc), severity="error", timeout=8)
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
             return
-        self.notify(f"Added note '{item.title or 'untitled'}'.")
+        self.notify(f"Added note '{item_title(item)}'.", markup=False)
         await self.refresh_items(select=item.id)
 
-    @work
-    async def action_add_file(self) -> None:
-        path = await self.app.push_screen_wait(FilePicker(self.browse_root))
+    def action_add_file(self) -> None:
+        self.app.push_screen(FilePicker(self.browse_root), self._file_picked)
+
+    async def _file_picked(self, path: Path | None) -> None:
         if path is None:
             return
         try:
             item = self.store.add_document(path)
         except (StoreError, OSError) as exc:
-            self.notify(str(exc), severity="error", timeout=8)
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
             return
-        self.notify(f"Added {path.name} ({item.chunks} chunk{'s' if item.chunks != 1 else ''}).")
+        self.notify(f"Added {path.name} ({item.chunks} chunk{'s' if item.chunks != 1 else ''}).", markup=False)
         await self.refresh_items(select=item.id)
 
-    @work
-    async def action_remove(self) -> None:
+    def action_remove(self) -> None:
         item = self.selected
         if item is None:
             return
-        if not await self.app.push_screen_wait(Confirm(f"Remove {item.kind} '{item_title(item)}' from this device?")):
-            return
-        self.store.remove_item(item.id)
-        self.notify(f"Removed {item.kind} '{item_title(item)}'.")
-        await self.refresh_items()
+
+        async def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.store.remove_item(item.id)
+                self.notify(f"Removed {item.kind} '{item_title(item)}'.", markup=False)
+                await self.refresh_items()
+
+        self.app.push_screen(Confirm(f"Remove {item.kind} '{item_title(item)}' from this device?"), confirmed)

@@ -66,11 +66,14 @@ class DaemonBackend:
         return self._state
 
     def cloud_status(self) -> str:
+        """The daemon's view of the cloud; also refreshes the model state (the daemon may have gone)."""
         try:
-            cloud = self.client.status().get("cloud", "unknown")
-        except DaemonError:  # the daemon went away; its answers will say so
-            return "checking"
-        return "checking" if cloud == "unknown" else cloud
+            status = self.client.status()
+        except DaemonError as exc:
+            self._state = ModelState(self._state.name, "error", str(exc))
+            return "unknown"
+        self._state = _model_state(status)
+        return status.get("cloud", "unknown")
 
     def ask(self, conversation_id: int, instruction: str, strategy: str) -> "DaemonTurn":
         return DaemonTurn(self, conversation_id, instruction, strategy)

@@ -20,6 +20,8 @@ from tui.backend import StrategyInfo
 class TextPrompt(ModalScreen[str | None]):
     """One line of text; Enter accepts, Esc cancels (returns None)."""
 
+    AUTO_FOCUS = "*"  # the app's own AUTO_FOCUS is the chat prompt
+
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, value: str = "", placeholder: str = "") -> None:
@@ -43,6 +45,8 @@ class TextPrompt(ModalScreen[str | None]):
 
 class Confirm(ModalScreen[bool]):
     """y / Enter confirms; n / Esc declines."""
+
+    AUTO_FOCUS = "*"  # the app's own AUTO_FOCUS is the chat prompt
 
     BINDINGS = [
         Binding("y,enter", "answer(True)", "Yes", key_display="y"),
@@ -80,6 +84,8 @@ def strategy_row(info: StrategyInfo) -> Table:
 class StrategyPicker(ModalScreen[str | None]):
     """The registered strategies with what each sends to the cloud; Enter picks one."""
 
+    AUTO_FOCUS = "*"  # the app's own AUTO_FOCUS is the chat prompt
+
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, strategies: Sequence[StrategyInfo], current: str) -> None:
@@ -111,6 +117,8 @@ class StrategyPicker(ModalScreen[str | None]):
 
 class NoteEditor(ModalScreen[tuple[str, str] | None]):
     """A private note: a title line and the text. Ctrl+S saves, Esc cancels."""
+
+    AUTO_FOCUS = "*"  # the app's own AUTO_FOCUS is the chat prompt
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save note"),

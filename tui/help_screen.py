@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
-
 import io
+from typing import Iterable, Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -45,6 +44,8 @@ def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
 
 class HelpScreen(ModalScreen[None]):
     """Every binding, grouped by where it works."""
+
+    AUTO_FOCUS = "*"  # the app's own AUTO_FOCUS is the chat prompt
 
     BINDINGS = [Binding("escape,f1,q", "app.pop_screen", "Close", key_display="esc")]
 

@@ -13,8 +13,9 @@ from typing import Callable, Sequence
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Label, Static
 
 from edge_agent.privacy import PLACEHOLDER_KINDS, AuditEntry
@@ -40,18 +41,34 @@ def local_clock(stamp: str) -> str:
         return stamp
 
 
-def entry_text(entry: AuditEntry) -> Text:
-    """One audit entry: a header line and the payload as sent (indented)."""
-    clock = local_clock(entry.time)
-    rpc = entry.rpc.rsplit("/", 1)[-1]
-    header = Text.assemble((f"{clock}  ", "#565f89"), (rpc, "bold #bb9af7"),
-                           (f" → {entry.peer}  {len(entry.payload)} bytes", "#a9b1d6"))
-    body = highlight_placeholders("\n".join("  " + line for line in (entry.summary or "(empty message)").splitlines()))
-    return Text("\n").join([header, body])
+class EntryView(Vertical):
+    """One message that left the device: when, which RPC, to whom, its size, and its payload as sent."""
+
+    def __init__(self, entry: AuditEntry) -> None:
+        super().__init__(classes="privacy-entry")
+        self.entry = entry
+
+    def compose(self) -> ComposeResult:
+        entry = self.entry
+        yield Static(Text.assemble(
+            (f"{local_clock(entry.time)}  ", "#565f89"), (entry.rpc.rsplit("/", 1)[-1], "bold #bb9af7"),
+            (f" → {entry.peer}  {len(entry.payload)} bytes", "#a9b1d6"),
+        ), classes="privacy-header")
+        yield Static(highlight_placeholders(entry.summary or "(empty message)"), classes="privacy-payload")
+
+    @property
+    def payload_text(self) -> Text:
+        return self.query_one(".privacy-payload", Static).content
+
+    @property
+    def header_text(self) -> Text:
+        return self.query_one(".privacy-header", Static).content
 
 
 class PrivacyScreen(Screen):
     """The payloads behind one answer; ←/→ step through the conversation's answers."""
+
+    AUTO_FOCUS = "*"  # the app's own AUTO_FOCUS is the chat prompt
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
@@ -97,7 +114,7 @@ class PrivacyScreen(Screen):
         if meta.get("request_id"):
             about.append(f" · request {meta['request_id']}", style="#565f89")
         self.query_one("#privacy-answer", Static).update(about)
-        widgets: list[Static] = []
+        widgets: list[Widget] = []
         if meta.get("context_sent"):
             widgets.append(Static("OPT-IN BASELINE: this answer sent your private notes to the cloud.",
                                   classes="privacy-danger"))
@@ -105,7 +122,7 @@ class PrivacyScreen(Screen):
             widgets.append(Static(Text(f"Fallback: {meta['fallback']}"), classes="privacy-note"))
         entries = self.entries_for(answer.request_id) if answer.request_id else []
         if entries:
-            widgets.extend(Static(entry_text(entry), classes="privacy-entry") for entry in entries)
+            widgets.extend(EntryView(entry) for entry in entries)
         elif wire(meta)[0]:
             widgets.append(Static("The audit log has no entries for this answer (was it moved or cleared?).",
                                   classes="privacy-danger"))

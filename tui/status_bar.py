@@ -15,6 +15,7 @@ CLOUD_STYLES = {
     "offline": ("○", "bold #f7768e"),
     "degraded": ("◐", "bold #e0af68"),
     "checking": ("…", "#a9b1d6"),
+    "unknown": ("?", "#a9b1d6"),
 }
 MODEL_STYLES = {"ready": "#9ece6a", "loading": "#e0af68", "error": "bold #f7768e"}
 

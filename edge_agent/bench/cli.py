@@ -36,6 +36,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     verifier = kinds.add_parser("verifier", help="the verifier's agreement with the required-facts check on the benchmark tasks")
     verifier.add_argument("--tasks", type=_count(1), default=None, metavar="N", help="first N benchmark tasks (default all)")
     verifier.add_argument("--max-tokens", type=_count(1), default=160, help="tokens per answer (default 160)")
+    verifier.add_argument("--method", choices=["options", "questions", "both"], default="both",
+                          help="verification method(s) to measure (default both)")
     verifier.set_defaults(handler=bench_verifier)
     quality = kinds.add_parser(
         "quality", help="every strategy on personalized-writing tasks: fact recall, judge score, leaks, latency, bytes")
@@ -97,7 +99,8 @@ def bench_scorer(args: argparse.Namespace, config: Config) -> int:
 def bench_verifier(args: argparse.Namespace, config: Config) -> int:
     from edge_agent.bench import verifier
 
-    print(verifier.run(limit=args.tasks, max_tokens=args.max_tokens), flush=True)
+    methods = ("options", "questions") if args.method == "both" else (args.method,)
+    print(verifier.run(limit=args.tasks, max_tokens=args.max_tokens, methods=methods), flush=True)
     return 0
 
 

@@ -72,7 +72,7 @@ def run_fused(edge: EdgeModel, address: str, audit: AuditLog, max_tokens: int, d
     for instruction in PROMPTS:
         guard = PrivacyGuard(NOTES.lines)
         client = _client(address, guard, audit)
-        channel = client.fuse(edge.detokenize)
+        channel = client.fuse(edge.detokenize, max_tokens)
         started = time.perf_counter()
         first = channel.open(instruction, prompts.CLOUD_PUBLIC_SYSTEM, edge.vocab_fingerprint, 20)
         decoder = FusedDecoder(edge.llm, edge.chat_tokens(prompts.edge_messages(instruction, NOTES)), channel,

@@ -128,6 +128,7 @@ def _event(event: pb.AskEvent) -> DaemonEvent:
         context_sent=r.context_sent, sketch=list(r.sketch),
         wire=WireStats(rpcs=list(r.rpcs), bytes_up=r.bytes_up, bytes_down=r.bytes_down),
         edge_tokens=r.edge_tokens, first_text_s=r.first_text_s or None, total_s=r.total_s,
+        score=r.score if r.has_score else None, verdict=r.verdict or None, chosen=r.chosen,
     )
     if r.cancelled:
         report.cancel.set()

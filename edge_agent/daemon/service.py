@@ -173,5 +173,6 @@ def report_message(report: AnswerReport) -> pb.Report:
         fallback=report.fallback, context_sent=report.context_sent, sketch=report.sketch,
         rpcs=report.wire.rpcs, bytes_up=report.wire.bytes_up, bytes_down=report.wire.bytes_down,
         edge_tokens=report.edge_tokens, first_text_s=report.first_text_s or 0.0, total_s=report.total_s or 0.0,
-        cancelled=report.cancel.is_set(),
+        cancelled=report.cancel.is_set(), has_score=report.score is not None, score=report.score or 0.0,
+        verdict=report.verdict or "", chosen=report.chosen,
     )

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from edge_agent.privacy import PrivacyGuard
+from edge_agent.privacy.entities import STOPWORDS
 
 _WORD = re.compile(r"[^\W_]+$")
 _WORD_PART = re.compile(r"[^\W_]+")
@@ -43,7 +44,8 @@ class SpanWatcher:
     def __post_init__(self) -> None:
         for entity in self.guard.entities:
             for part in _WORD_PART.findall(entity.text.casefold()):
-                self.entity_words.add(part)
+                if part not in STOPWORDS:  # "December" of a date is no reason to hold "Dear"
+                    self.entity_words.add(part)
 
     @property
     def holding(self) -> bool:

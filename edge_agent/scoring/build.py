@@ -6,7 +6,7 @@ Cappy's recipe, train with torch on the CPU, export to ONNX, quantize to int8, c
 fp32 and int8 on the validation split, and write the chosen graph plus scorer.json.
 torch is imported only in this module, which the product never imports.
 
-    python -m edge_agent.scoring.build [--tasks 96] [--epochs 3] [--out edge_agent/scoring/scorer.onnx]
+    python -m edge_agent.scoring.build [--tasks 64] [--epochs 3] [--out edge_agent/scoring/scorer.onnx]
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class BertConfig:
 
 @dataclass(frozen=True)
 class BuildConfig:
-    tasks: int = 96
+    tasks: int = 64
     val_share: float = 0.2
     epochs: int = 3
     batch_size: int = 16

@@ -26,6 +26,13 @@ def report_meta(report: "AnswerReport", context_source: str = "") -> dict:
         "request_id": report.request_id,
         "first_text_s": report.first_text_s,
         "total_s": report.total_s,
+        "score": report.score,
+        "verdict": report.verdict,
+        "chosen": report.chosen,
+        "fuse": None if report.fuse is None else {
+            "tokens": report.fuse.tokens, "round_trips": report.fuse.round_trips,
+            "acceptance": round(report.fuse.acceptance, 3), "edge_alone": report.fuse.edge_alone,
+        },
     }
 
 

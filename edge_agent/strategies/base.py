@@ -28,6 +28,17 @@ class AskRequest:
 
 
 @dataclass
+class Candidate:
+    """One answer that best-of considered."""
+
+    strategy: str
+    text: str
+    score: float | None = None
+    verdict: str | None = None
+    verdict_probs: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
 class AnswerReport:
     """How an answer was made: filled in while it streams, complete when it ends."""
 
@@ -38,6 +49,11 @@ class AnswerReport:
     context_sent: bool = False  # true only for the opt-in cloud-with-context baseline
     sketch: list[str] = field(default_factory=list)
     fuse: "FuseStats | None" = None  # the fuse strategy's decoding figures
+    score: float | None = None  # the scorer's score of the answer, in [0, 1]
+    verdict: str | None = None  # the verifier's A / B / C (None: not verified)
+    verdict_probs: dict[str, float] = field(default_factory=dict)
+    candidates: list[Candidate] = field(default_factory=list)  # best-of only
+    chosen: str = ""  # best-of only: which candidate was returned
     wire: WireStats = field(default_factory=WireStats)
     text: str = ""
     edge_tokens: int = 0
@@ -62,6 +78,13 @@ class AnswerReport:
         if self.fallback:
             parts.append(f"edge-only fallback ({self.fallback})")
         parts.append(self.wire.summary())
+        if self.score is not None:
+            parts.append(f"score {self.score:.2f}")
+        if self.verdict:
+            meaning = {"A": "notes did not help", "B": "not grounded in the notes", "C": "correct"}[self.verdict]
+            parts.append(f"verdict {self.verdict} ({meaning})")
+        if self.chosen:
+            parts.append(f"best of {len(self.candidates)}: {self.chosen}")
         if self.fuse is not None and self.fuse.tokens:
             f = self.fuse
             parts.append(

@@ -74,7 +74,7 @@ def run_fuse(agent: "EdgeAgent", request: AskRequest, report: AnswerReport, clou
     settings = agent.config.fuse
     edge = agent.edge_model
     rule = make_rule(settings.rule, settings.cloud_weight, settings.gate_path(), settings.alpha)
-    channel = cloud.fuse(edge.detokenize)
+    channel = cloud.fuse(edge.detokenize, request.max_tokens)
     first_row = None
     try:
         first_row = channel.open(request.instruction, prompts.CLOUD_PUBLIC_SYSTEM, edge.vocab_fingerprint, settings.top_k)
@@ -133,3 +133,12 @@ RUNNERS: dict[str, Runner] = {
     "fuse": run_fuse,
     "cloud-with-context": run_cloud_with_context,
 }
+
+
+def _best_of(agent: "EdgeAgent", request: AskRequest, report: AnswerReport, cloud: CloudClient) -> Iterator[str]:
+    from edge_agent.strategies.best_of import run_best_of
+
+    return run_best_of(agent, request, report, cloud)
+
+
+RUNNERS["best-of"] = _best_of

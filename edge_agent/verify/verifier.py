@@ -134,7 +134,11 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def verdict_messages(instruction: str, context_text: str, answer: str, wording: str) -> list[ChatMessage]:
-    """The chat for one wording; the shared part comes first so the KV cache serves every wording."""
+    """The chat for one wording; the shared part comes first so the KV cache serves every wording.
+
+    (Asking the writer to check its own answer as a follow-up turn would reuse the writing's KV
+    cache, but the edge model then approves its answers regardless: measured worse.)
+    """
     notes = context_text.strip() or "(no notes were found)"
     user = f"Request: {instruction.strip()}\n\nNotes:\n{notes}\n\nAnswer:\n{answer.strip()}\n\n{wording}"
     return [ChatMessage("system", SYSTEM), ChatMessage("user", user)]

@@ -13,7 +13,7 @@ from tests.tui.conftest import SIZE, ask, send, wait_for
 from tui import InProcessBackend, TandemChat, open_backend
 from tui.badges import wire
 from tui.daemon_backend import DaemonBackend
-from tui.privacy_pane import PrivacyScreen
+from tui.privacy_pane import EntryView, PrivacyScreen
 
 LONG = "Write a long story about a dragon who learns to bake bread. Make it at least 1000 words."
 
@@ -22,7 +22,8 @@ LONG = "Write a long story about a dragon who learns to bake bread. Make it at l
 def user_env(isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch, cloud) -> dict[str, str]:
     """This process and the daemon share one user's XDG dirs, edge model and cloud."""
     for key, value in {
-        "TANDEM_EDGE_MODEL": "smollm2-135m", "TANDEM_EDGE_N_CTX": "2048", "TANDEM_EDGE_N_THREADS": "1", "TANDEM_EDGE_MAX_TOKENS": "16",
+        "TANDEM_EDGE_MODEL": "smollm2-135m", "TANDEM_EDGE_N_CTX": "2048", "TANDEM_EDGE_N_THREADS": "1",
+        "TANDEM_EDGE_MAX_TOKENS": "16",
         "TANDEM_CLOUD_ADDRESS": cloud.address, "TANDEM_DAEMON_PROBE_INTERVAL_S": "1",
     }.items():
         monkeypatch.setenv(key, value)
@@ -71,8 +72,8 @@ async def test_chat_through_the_daemon(daemon: DaemonProcess):
         # The privacy pane reads what the daemon sent from the shared audit log.
         await pilot.press("ctrl+p")
         assert isinstance(app.screen, PrivacyScreen)
-        [entry] = app.screen.query(".privacy-entry")
-        assert "Generate" in str(entry.content) and "Whitfield" not in str(entry.content)
+        [entry] = app.screen.query(EntryView)
+        assert "Generate" in str(entry.header_text) and "Whitfield" not in str(entry.payload_text)
         await pilot.press("escape")
 
         # Esc stops the daemon's generation; the text so far stays in the history.
@@ -94,3 +95,11 @@ async def test_chat_through_the_daemon(daemon: DaemonProcess):
         await pilot.press("ctrl+l", "enter")
         await wait_for(pilot, lambda: app.conversation_id == conversation_id, what="the resumed chat")
         assert len(app.log_view.answers) == 2
+
+        # The daemon stops: the status line says so, and an answer says why it cannot be written.
+        daemon.stop()
+        await wait_for(pilot, lambda: app.status.model.state == "error", what="the status to notice")
+        assert app.status.cloud == "unknown"
+        await ask(pilot, app, "Hello?")
+        view = app.log_view.answers[-1]
+        assert "is not answering" in view.meta["error"] and "tandem daemon start" in view.meta["error"]

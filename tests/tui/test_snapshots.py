@@ -3,8 +3,9 @@
 What is shown comes from a real store and a real audit log filled with fixed values
 (answer texts, timings, request ids, audit times), so the pictures do not change from
 run to run. The strategy picker is not pictured: it lists whatever strategies are
-registered, which grows as strategies are added (test_app checks it instead). Update them after an intended change with `pytest tests/tui --snapshot-update`
-and look at the diff report it writes.
+registered, which grows as strategies are added (test_app checks it instead).
+
+After an intended change: `pytest tests/tui --snapshot-update`, and look at the pictures.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tests.tui.conftest import settle
 
 SKETCH_META = {
     "strategy": "sketch", "request_id": "5f2c9a1e7b30", "answered_by": "edge+cloud", "fallback": "",
-    "context_sent": False, "sketch_points": 3, "edge_tokens": 84, "total_s": 2.1, "pieces": 80,
+    "context_sent": False, "sketch_points": 3, "edge_tokens": 84, "first_text_s": 0.9, "total_s": 2.1, "pieces": 80,
     "wire": {"rpcs": ["Sketch"], "bytes_up": 61, "bytes_down": 212}, "score": 0.82, "verdict": "C",
 }
 EDGE_META = {
