@@ -55,4 +55,11 @@ def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("TANDEM_MODELS_DIR", str(REAL_MODELS_DIR))
     for var in [v for v in os.environ if v.startswith("TANDEM_") and v != "TANDEM_MODELS_DIR"]:
         monkeypatch.delenv(var)
+    # One llama.cpp thread per process: the tests run an edge and a cloud process side by
+    # side on 2 cores, and llama.cpp's spinning threads slow down badly when oversubscribed.
+    for var in THREAD_VARS:
+        monkeypatch.setenv(var, "1")
     return home
+
+
+THREAD_VARS = ("TANDEM_EDGE_N_THREADS", "TANDEM_SERVER_N_THREADS")

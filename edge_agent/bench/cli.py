@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 from edge_agent.config import Config
 
@@ -32,6 +33,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     scorer.add_argument("--tasks", type=_count(1), default=None, metavar="N", help="first N benchmark tasks (default all)")
     scorer.add_argument("--samples", type=_count(0), default=2, help="sampled edge answers per task besides the greedy one (default 2)")
     scorer.add_argument("--max-tokens", type=_count(1), default=160, help="tokens per answer (default 160)")
+    scorer.add_argument("--artifact", type=Path, action="append", metavar="ONNX",
+                        help="score with this graph instead of the shipped one (repeat to compare; each needs its .json)")
     scorer.set_defaults(handler=bench_scorer)
     verifier = kinds.add_parser("verifier", help="the verifier's agreement with the required-facts check on the benchmark tasks")
     verifier.add_argument("--tasks", type=_count(1), default=None, metavar="N", help="first N benchmark tasks (default all)")
@@ -92,7 +95,8 @@ def _count(minimum: int):
 def bench_scorer(args: argparse.Namespace, config: Config) -> int:
     from edge_agent.bench import scorer
 
-    print(scorer.run(limit=args.tasks, samples=args.samples, max_tokens=args.max_tokens), flush=True)
+    print(scorer.run(limit=args.tasks, samples=args.samples, max_tokens=args.max_tokens, artifacts=args.artifact),
+          flush=True)
     return 0
 
 

@@ -94,6 +94,7 @@ class QualityOutcome:
     scored: int = 0
     cached: int = 0  # answers taken from the cache
     with_scorer: bool = False
+    threads: str = ""  # llama.cpp threads of the edge/judge and the cloud (timings depend on them)
     elapsed_s: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -120,6 +121,10 @@ def _load_scorer(notes: list[str]):
     except (ModelError, OSError) as exc:
         notes.append(f"scorer: not available ({exc}); column left out")
         return None
+
+
+def _scorer_version(scorer) -> str:
+    return scorer.info.sha256[:12]
 
 
 def _bench_config(config: Config, edge_path: Path, address: str, audit_file: Path) -> Config:
@@ -150,10 +155,13 @@ def answer_task(agent, task: Task, strategy: str, key: RowKey, capture: Path,
     before = len(read_capture(capture))
     request = AskRequest(task.instruction, PrivateContext(task.private_context), strategy, max_tokens=key.max_tokens)
     answer = agent.ask(request)
+    pieces = 0
     try:
-        row.answer = answer.text()
+        for _ in answer:
+            pieces += 1
     except Exception as exc:  # a failing strategy is a result to report, not the end of the run
         row.error = f"{type(exc).__name__}: {exc}"
+    row.answer = answer.report.text
     report = answer.report
     audited = [e.payload for e in agent.audit.entries(request_id=report.request_id)]
     received = _received_since(capture, before, len(audited))
@@ -165,7 +173,8 @@ def answer_task(agent, task: Task, strategy: str, key: RowKey, capture: Path,
     row.fact_recall = fact_recall(row.answer, task.required_facts)
     row.first_text_s, row.total_s = report.first_text_s, report.total_s or 0.0
     row.tokens = len(tokenize(row.answer)) if row.answer else 0
-    if row.tokens > 1 and row.first_text_s is not None and row.total_s > row.first_text_s:
+    streamed = pieces > 1  # an answer that arrives in one piece (best-of) has no decode speed to show
+    if streamed and row.tokens > 1 and row.first_text_s is not None and row.total_s > row.first_text_s:
         row.tok_s = (row.tokens - 1) / (row.total_s - row.first_text_s)
     row.bytes_up, row.bytes_down, row.rpcs = report.wire.bytes_up, report.wire.bytes_down, len(report.wire.rpcs)
     row.answered_by, row.fallback, row.context_sent = report.answered_by, report.fallback, report.context_sent
@@ -191,6 +200,8 @@ def run_quality(settings: QualitySettings, config: Config, progress: Progress = 
     outcome = QualityOutcome(rows=[], summaries=[], strategies=strategies, tasks=tasks)
     scorer = _load_scorer(outcome.notes)
     outcome.with_scorer = scorer is not None
+    outcome.threads = (f"edge {config.edge.n_threads or 'all cores'}, cloud and judge "
+                       f"{config.server.n_threads or 'all cores'} (edge.n_threads, server.n_threads)")
 
     work = [(task, strategy, RowKey(task.id, task_digest(task), strategy, edge_path.name, cloud_path.name,
                                     settings.max_tokens)) for task in tasks for strategy in strategies]
@@ -218,8 +229,9 @@ def run_quality(settings: QualitySettings, config: Config, progress: Progress = 
                 row.judge_method = judge_mod.METHOD
                 outcome.judged += 1
                 changed = True
-            if scorer is not None and not row.error and row.scorer is None:
+            if scorer is not None and not row.error and row.scorer_version != _scorer_version(scorer):
                 row.scorer = scorer.score_answer(task.instruction, task.private_context, row.answer)
+                row.scorer_version = _scorer_version(scorer)
                 outcome.scored += 1
                 changed = True
             if changed:
@@ -309,7 +321,8 @@ METHODS = """\
 - **leaks**: distinct task canaries found in the bytes the cloud service received for the answer (server-side
   capture; text, digit runs and token ids), summed over tasks. Only the opt-in baseline may be non-zero.
 - **TTFT / total**: seconds from the request to the first text / the end of the answer, in the edge process,
-  cloud calls over loopback gRPC included; medians. **tok/s**: (answer tokens - 1) / (total - TTFT), median.
+  cloud calls over loopback gRPC included; medians. **tok/s**: (answer tokens - 1) / (total - TTFT), median;
+  n/a for a strategy that delivers its answer in one piece (best-of).
 - **bytes up / down, RPCs**: what crossed the edge-cloud boundary per answer, mean: serialized message bytes,
   and messages sent (each message of a streaming call counts, so a fused answer shows one per round trip).
 - **fallbacks**: answers the edge had to finish alone because a cloud call failed.
@@ -337,6 +350,7 @@ def write_outputs(outcome: QualityOutcome, settings: QualitySettings) -> tuple[s
         f"Command: `{settings.command()}`", "",
         f"- date: {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores",
         f"- models: {models}",
+        f"- llama.cpp threads: {outcome.threads}",
         f"- tasks: {len(outcome.tasks)} from `{settings.tasks_file}`; greedy decoding, max {settings.max_tokens} tokens",
         f"- this run: {outcome.generated} answers made, {outcome.cached} from the cache, {outcome.judged} judged, "
         f"{_fmt_duration(outcome.elapsed_s)}",
@@ -353,6 +367,10 @@ def write_outputs(outcome: QualityOutcome, settings: QualitySettings) -> tuple[s
                 for s in outcome.summaries if s.errors]
     problems += [f"- `{s.strategy}`: in {s.audit_mismatches} answer(s) the captured bytes differ from the audit log"
                  for s in outcome.summaries if s.audit_mismatches]
+    masses = [r.judge_mass for r in outcome.rows if r.judge_mass is not None]
+    if masses:
+        problems.append(f"- judge: on average {sum(masses) / len(masses):.3f} of the next-token probability went to "
+                        f"a rating (lowest {min(masses):.3f}); the rest is renormalized away")
     notes = problems + [f"- {n}" for n in outcome.notes]
     if notes:
         lines += ["## Notes", "", *notes, ""]

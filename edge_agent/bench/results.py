@@ -61,6 +61,7 @@ class Row:
     judge_probs: list[float] | None = None
     judge_method: str = ""
     scorer: float | None = None
+    scorer_version: str = ""  # the scorer artifact's sha256 prefix: a rebuilt scorer scores again
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), ensure_ascii=False)

@@ -19,7 +19,7 @@ from edge_agent.local_model import EdgeModel
 from edge_agent.models import resolve_model
 from edge_agent.models.catalog import DEFAULT_EDGE
 from edge_agent.scoring.metrics import Judged, separation
-from edge_agent.scoring.scorer import Scorer, format_query
+from edge_agent.scoring.scorer import ARTIFACT, Scorer, format_query
 from edge_agent.strategies.prompts import edge_messages
 
 
@@ -45,17 +45,33 @@ def edge_candidates(model: EdgeModel, tasks: list[Task], samples: int, max_token
 
 
 def run(tasks_file: Path = DEFAULT_TASKS, limit: int | None = None, samples: int = 2, max_tokens: int = 160,
-        artifact: Path | None = None) -> str:
-    scorer = Scorer.load(artifact)
+        artifacts: list[Path] | None = None) -> str:
+    """Generate the candidates once, then report each scorer artifact (default: the shipped one)."""
+    scorers = [(path or ARTIFACT, Scorer.load(path)) for path in (artifacts or [None])]
     tasks = load_tasks(tasks_file, limit)
     model = EdgeModel(resolve_model(DEFAULT_EDGE), n_ctx=4096)
     started = time.perf_counter()
     items = edge_candidates(model, tasks, samples, max_tokens)
     generate_s = time.perf_counter() - started
     model.close()
+    greedy = statistics.mean(fact_recall(item.answers[0][1], item.task.required_facts) for item in items)
+    lines = [
+        f"# tandem bench scorer: {len(tasks)} held-out tasks from {tasks_file.name} (never trained on)",
+        f"candidates per task: edge {DEFAULT_EDGE} greedy + {samples} samples (T=0.8) with notes, greedy without "
+        f"notes, and another task's greedy answer; generated in {generate_s:.0f} s",
+        "right = own answer with every required fact; wrong = another task's answer or an own answer with under half",
+        f"fact recall of the greedy answer: {greedy:.3f}",
+    ]
+    for path, scorer in scorers:
+        lines += ["", f"## {path.name}: {scorer.info.raw.get('precision', '?')}, {path.stat().st_size / 1e6:.1f} MB, "
+                      f"sha256 {scorer.info.sha256[:12]}", *_report(scorer, items, samples)]
+    return "\n".join(lines)
 
+
+def _report(scorer: Scorer, items: list[TaskCandidates], samples: int) -> list[str]:
     judged: list[Judged] = []
-    queries, picks, greedy, oracle = [], [], [], []
+    pairs: list[tuple[str, str]] = []
+    picks, oracle = [], []
     for i, item in enumerate(items):
         query = format_query(item.task.instruction, item.task.private_context)
         other = items[(i + 1) % len(items)].answers[0][1]
@@ -65,29 +81,20 @@ def run(tasks_file: Path = DEFAULT_TASKS, limit: int | None = None, samples: int
         judged += [Judged(s, r, True) for s, r in zip(scores, recalls)]
         judged.append(Judged(scores[-1], fact_recall(other, item.task.required_facts), False))
         with_notes = [k for k, (source, _) in enumerate(item.answers) if source != "no-notes"]
-        best = max(with_notes, key=lambda k: scores[k])
-        picks.append(recalls[best])
-        greedy.append(recalls[0])
+        picks.append(recalls[max(with_notes, key=lambda k: scores[k])])
         oracle.append(max(recalls[k] for k in with_notes))
-        queries += [(query, t) for t in texts]
-
+        pairs += [(query, t) for t in texts]
     sep = separation(judged)
-    single = _latency(scorer, queries[:16], batch=1)
-    batched = _latency(scorer, queries, batch=16)
-    lines = [
-        f"# tandem bench scorer: {len(tasks)} held-out tasks from {tasks_file.name}, "
-        f"{len(judged)} scored answers ({scorer.info.raw.get('precision', '?')} graph, sha256 {scorer.info.sha256[:12]})",
-        f"candidates: edge {DEFAULT_EDGE} greedy + {samples} samples (T=0.8) with notes, greedy without notes, "
-        f"another task's answer; generated in {generate_s:.0f} s",
-        f"right (own, all facts): {sep.n_right}   wrong (other task or < half the facts): {sep.n_wrong} "
-        f"(own: {sep.n_own_wrong})",
+    single = _latency(scorer, pairs[:16], batch=1)
+    batched = _latency(scorer, pairs, batch=16)
+    return [
+        f"right: {sep.n_right}   wrong: {sep.n_wrong} (own answers: {sep.n_own_wrong})",
         f"AUC right vs wrong:            {sep.auc:.3f}",
         f"AUC right vs own wrong:        {sep.auc_own:.3f}",
-        f"fact recall, greedy answer:    {statistics.mean(greedy):.3f}",
-        f"fact recall, top-scored of {samples + 1}: {statistics.mean(picks):.3f}   (oracle pick {statistics.mean(oracle):.3f})",
+        f"fact recall of the top-scored of {samples + 1} answers with notes: {statistics.mean(picks):.3f} "
+        f"(best possible pick {statistics.mean(oracle):.3f})",
         f"latency per pair: {single * 1000:.1f} ms one at a time, {batched * 1000:.1f} ms in batches of 16",
     ]
-    return "\n".join(lines)
 
 
 def _latency(scorer: Scorer, pairs: list[tuple[str, str]], batch: int) -> float:

@@ -9,7 +9,10 @@ output is therefore identical, token for token, to step-by-step fused greedy dec
 (accept d with probability min(1, p(d)/q(d)), else sample from max(0, p - q)).
 
 Private spans (see spans.py) are decoded by the edge alone; the cloud is sent their
-redacted text. If the cloud is lost mid-answer, the edge finishes alone.
+redacted text. Where the edge's own greedy choice starts a private detail (a name or
+number from the notes), the edge's choice is taken over the fused one: the cloud cannot
+know the detail and would pull towards a generic word. If the cloud is lost mid-answer,
+the edge finishes alone.
 """
 
 from __future__ import annotations
@@ -116,24 +119,32 @@ class FusedDecoder:
 
     def _verify(self, drafts: list[int], edge_rows: list[np.ndarray], cloud_rows: list[pb.TopK]) -> tuple[int, int]:
         """How many drafts to accept, and the token that follows them."""
+        text = self.watcher.text
         for i, draft in enumerate(drafts):
             ids, scores = self._fused(edge_rows[i], cloud_rows[i])
             if self.settings.temperature <= 0:
                 choice = int(ids[int(np.argmax(scores))])
                 if choice != draft:
                     return i, choice
+                text += self._piece(draft)
                 continue
             p = _softmax(scores / self.settings.temperature)
             q_all = _softmax(edge_rows[i] / self.settings.temperature)
             p_draft = float(p[ids == draft].sum())
             if self._rng.random() < min(1.0, p_draft / max(float(q_all[draft]), 1e-12)):
+                text += self._piece(draft)
                 continue
             residual = np.maximum(p - q_all[ids], 0.0)
             if residual.sum() <= 0:
                 residual = p
             return i, int(self._rng.choice(ids, p=residual / residual.sum()))
-        ids, scores = self._fused(edge_rows[-1], cloud_rows[len(drafts)])
-        return len(drafts), self._sample_or_argmax(ids, scores)
+        n = len(drafts)
+        if self.settings.temperature <= 0:
+            own = int(np.argmax(edge_rows[n]))
+            if self.watcher.would_hold(self._piece(own), after=text):
+                return n, own  # the edge starts a private detail: it writes it, the cloud cannot know it
+        ids, scores = self._fused(edge_rows[n], cloud_rows[n])
+        return n, self._sample_or_argmax(ids, scores)
 
     # -- committing -------------------------------------------------------------------
 

@@ -14,17 +14,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import math
 import os
 import random
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -79,7 +80,9 @@ class BuildConfig:
     max_length: int = MAX_LENGTH
     others: int = 2  # other tasks' answers per task, labelled 0
     threads: int = 0
-    max_int8_auc_drop: float = 0.01  # ship int8 unless it loses more than this much AUC
+    # ship int8 unless it loses more AUC than this on validation; the split is small (a handful of
+    # right answers), so one swapped pair already moves an AUC by about 0.01
+    max_int8_auc_drop: float = 0.03
 
 
 # ------------------------------------------------------------------ the network
@@ -289,20 +292,23 @@ def predict(model: CrossEncoder, pairs: Sequence[data.Pair], tokenizer, batch_si
 
 def export_onnx(model: CrossEncoder, path: Path, tokenizer) -> None:
     """fp32 ONNX (opset 17) with dynamic batch and sequence axes."""
-    model.eval()
+    wrapper = Exported(model).eval()  # the exporter restores the wrapper's mode afterwards, recursively
     example = _tensors(tokenizer, [data.Pair("x", "Write a note.", "Name: A", "A short note.", 1.0, "gold", 1.0, True)] * 2)
-    torch.onnx.export(
-        Exported(model), tuple(example[name] for name in INPUT_NAMES), str(path),
-        input_names=list(INPUT_NAMES), output_names=["score"],
-        dynamic_axes={**{name: {0: "batch", 1: "sequence"} for name in INPUT_NAMES}, "score": {0: "batch"}},
-        opset_version=17, dynamo=False,
-    )
+    with warnings.catch_warnings():  # the TorchScript exporter is deprecated but handles this graph exactly
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            wrapper, tuple(example[name] for name in INPUT_NAMES), str(path),
+            input_names=list(INPUT_NAMES), output_names=["score"],
+            dynamic_axes={**{name: {0: "batch", 1: "sequence"} for name in INPUT_NAMES}, "score": {0: "batch"}},
+            opset_version=17, dynamo=False,
+        )
 
 
 def quantize_int8(fp32: Path, int8: Path) -> None:
     """Dynamic int8 quantization of the weights (MatMul and embedding Gather)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    logging.getLogger().setLevel(logging.ERROR)  # it suggests a pre-processing step this graph does not need
     quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
 
 

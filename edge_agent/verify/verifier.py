@@ -19,7 +19,7 @@ a model's taste for one letter or for "yes" cancels out (contextual calibration)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np

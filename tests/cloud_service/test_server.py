@@ -21,7 +21,7 @@ LIMIT = 128
 @pytest.fixture(scope="module")
 async def cloud(smol_path: Path):
     server = await start_server(
-        ServerConfig(port=0, model=str(smol_path), n_ctx=N_CTX, max_tokens_limit=LIMIT, n_threads=2)
+        ServerConfig(port=0, model=str(smol_path), n_ctx=N_CTX, max_tokens_limit=LIMIT, n_threads=1)
     )
     await server.load_model()
     yield server

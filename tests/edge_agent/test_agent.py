@@ -26,7 +26,7 @@ def cloud(smol_path: Path):
 
 @pytest.fixture(scope="module")
 def edge_model(smol_path: Path):
-    model = EdgeModel(smol_path, n_ctx=2048)
+    model = EdgeModel(smol_path, n_ctx=2048, n_threads=1)
     yield model
     model.close()
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
 
+from edge_agent.bench.chart import ChartUnavailable, write_chart
 from edge_agent.bench.judge import rating_distribution
 from edge_agent.bench.quality import BenchError, QualitySettings, select_strategies
 from edge_agent.bench.report import format_table, markdown_table, per_task_table, summarize, target_lines
@@ -146,6 +148,13 @@ def test_strategies_default_to_every_runner_and_unknown_ones_are_refused() -> No
     assert select_strategies(["sketch", "edge", "sketch"]) == ["sketch", "edge"]
     with pytest.raises(BenchError, match="unknown strategy 'nope'.*known: edge"):
         select_strategies(["edge", "nope"])
+
+
+def test_without_matplotlib_the_chart_is_skipped_with_a_clear_reason(tmp_path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an install without the `bench` extra sees
+    with pytest.raises(ChartUnavailable, match=r"pip install 'tandem\[bench\]'"):
+        write_chart(summarize(ROWS, ["edge"]), tmp_path / "chart.png", "title")
+    assert not (tmp_path / "chart.png").exists()
 
 
 def test_the_report_names_the_command_that_reproduces_the_run(tmp_path) -> None:

@@ -9,6 +9,7 @@ under test. It must stay green for every strategy that talks to the cloud.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,7 @@ def cloud_capture(smol_path: Path, tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def edge_model(smol_path: Path) -> EdgeModel:
-    model = EdgeModel(smol_path, n_ctx=2048)
+    model = EdgeModel(smol_path, n_ctx=2048, n_threads=1)
     yield model
     model.close()
 
@@ -63,7 +64,7 @@ def _agent(cloud_address: str, edge_model: EdgeModel, allow_context: bool = Fals
 
 
 def _tasks():
-    tasks = load_tasks(limit=5)
+    tasks = load_tasks(limit=int(os.environ.get("CANARY_TASKS", "5")))
     assert any(c.casefold() in t.instruction.casefold() or any(w in t.instruction for w in t.private_context.split()
                if w[:1].isupper() and len(w) > 3) for t in tasks for c in t.canaries)
     return tasks

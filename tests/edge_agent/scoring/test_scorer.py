@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
 import sys
 
 import pytest
@@ -35,8 +36,16 @@ def test_the_artifact_ships_with_its_description():
         assert 0.0 <= info["validation"][key]["auc"] <= 1.0
 
 
-def test_runtime_needs_no_torch(scorer):
-    assert "torch" not in sys.modules or "edge_agent.scoring.build" in sys.modules
+def test_runtime_needs_no_torch():
+    """Loading and scoring import neither torch nor the build (checked in a fresh interpreter)."""
+    code = (
+        "import sys; from edge_agent.scoring import Scorer; "
+        "print(Scorer.load().score([('Write a note.', 'A note.')])[0]); "
+        "assert 'torch' not in sys.modules and 'edge_agent.scoring.build' not in sys.modules"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert 0.0 <= float(result.stdout) <= 1.0
 
 
 def test_scores_are_probabilities_and_batching_changes_nothing(scorer):

@@ -89,7 +89,7 @@ def test_zero_attempts_only_verifies_and_a_given_verdict_is_not_recomputed():
 
 @pytest.fixture(scope="module")
 def smol(smol_path) -> EdgeModel:
-    model = EdgeModel(smol_path, n_ctx=2048)
+    model = EdgeModel(smol_path, n_ctx=2048, n_threads=1)
     yield model
     model.close()
 

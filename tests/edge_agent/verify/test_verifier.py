@@ -18,7 +18,7 @@ ANSWER = "Dear Mr. Holm, the bedroom radiator has been cold since Monday; could 
 
 @pytest.fixture(scope="module")
 def smol(smol_path) -> EdgeModel:
-    model = EdgeModel(smol_path, n_ctx=2048)
+    model = EdgeModel(smol_path, n_ctx=2048, n_threads=1)
     yield model
     model.close()
 
