@@ -9,6 +9,7 @@ with every required fact; "wrong" = another task's answer or an own answer with 
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ def edge_candidates(model: EdgeModel, tasks: list[Task], samples: int, max_token
                                              temperature=temperature, seed=seed))
             item.answers.append((source, text.strip()))
         out.append(item)
+        print(f"  {len(out)}/{len(tasks)} tasks", file=sys.stderr, flush=True)
     return out
 
 

@@ -9,6 +9,7 @@ The verdict comes from the same edge model (KALMV: the small model checks itself
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -60,6 +61,7 @@ def run(tasks_file: Path = DEFAULT_TASKS, limit: int | None = None, max_tokens: 
                 started = time.perf_counter()
                 verdicts[method].append(verify(model, task.instruction, notes, answer, method=method))
                 seconds[method] += time.perf_counter() - started
+        print(f"  {i + 1}/{len(tasks)} tasks", file=sys.stderr, flush=True)
     model.close()
 
     lines = [
