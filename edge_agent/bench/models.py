@@ -86,6 +86,8 @@ def run(tokens: int) -> str:
         f"{'served: ready s':>17}{'TTFT s':>8}{'tok/s':>8}",
     ]
     for name, spec in CATALOG.items():
+        if not spec.filename.endswith(".gguf"):
+            continue  # the embedding/tokenizer files are not language models
         if not is_installed(spec):
             lines.append(f"{name:<22}  not installed (tandem models install {name})")
             continue
