@@ -41,6 +41,18 @@ def health_status(address: str, timeout: float = 1.0, service: str = "") -> str:
     return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
 
 
+def terminate(proc: subprocess.Popen, timeout: float) -> int:
+    """SIGTERM (graceful), SIGKILL if it has not exited after `timeout` s; the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 class CloudProcess:
     """`with CloudProcess(model=...) as cloud:` runs a cloud service until the block ends."""
 
@@ -111,17 +123,11 @@ class CloudProcess:
         """SIGTERM, then wait; SIGKILL if it does not stop in time."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        code = terminate(self.proc, timeout)
         if self._log is not None:
             self._log.close()
             self._log = None
-        return self.proc.returncode
+        return code
 
     def __enter__(self) -> "CloudProcess":
         return self.start()

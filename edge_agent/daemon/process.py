@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from edge_agent.cloud_process import terminate
 from edge_agent.daemon.client import DaemonClient, DaemonError
 from edge_agent.daemon.files import read_pid
 
@@ -67,13 +68,7 @@ class DaemonProcess:
         """SIGTERM (graceful), SIGKILL if it does not stop in time; the exit code."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        return self.proc.returncode
+        return terminate(self.proc, timeout)
 
     def kill(self) -> None:
         """SIGKILL: what a crash or `kill -9` does (no cleanup at all)."""
