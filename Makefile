@@ -3,12 +3,19 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# pip compiles llama.cpp on the first install. On x86-64 it is built for AVX2, not for
+# the build machine (-march=native): a native build uses AMX where the CPU lists it, and
+# dies with SIGILL where a hypervisor lists AMX without enabling it (seen on CI-like VMs).
+# Set LLAMA_CMAKE_ARGS= (empty) for a native build on your own machine.
+ifeq ($(shell uname -m),x86_64)
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+endif
 
 .PHONY: install models demo test protos bench scorer clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)  ## the virtual environment with tandem and its dependencies
@@ -29,7 +36,7 @@ bench: models  ## speed of the models, local and as served
 	$(BIN)/tandem bench models
 
 scorer: models  ## rebuild edge_agent/scoring/scorer.onnx (installs torch CPU; ~30 min on 2 cores)
-	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev,build]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --disable-pip-version-check -e '.[dev,build]'
 	$(BIN)/python -m edge_agent.scoring.build
 
 clean:

@@ -52,7 +52,7 @@ def info_command(args: argparse.Namespace, config: Config) -> int:
 
     address = args.cloud or config.cloud.address
     with CloudClient(address, AuditLog(config.privacy.audit_path()), PrivacyGuard(),
-                     connect_timeout_s=config.cloud.connect_timeout_s) as client:
+                     connect_timeout_s=config.cloud.connect_timeout_s, cloud=config.cloud) as client:
         info = client.info()
     print(f"address:      {address}\nmodel:        {info.model_id}\nbackend:      {info.backend}")
     print(f"vocabulary:   {info.n_vocab} tokens, fingerprint {info.vocab_fingerprint[:16]}...")

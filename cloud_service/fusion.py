@@ -45,18 +45,13 @@ class Distribution:
     logprobs: list[float]
 
 
-class FusionEngine:
-    """Runs fuse steps on the backend's model (call only from the model thread)."""
+class SessionTable:
+    """The open Fuse sessions of one backend, at most `max_sessions` at a time."""
 
-    def __init__(self, llm, max_sessions: int) -> None:
-        self.llm = llm
+    def __init__(self, max_sessions: int) -> None:
         self.max_sessions = max_sessions
         self.sessions: dict[int, FuseSession] = {}
-        self.resident: FuseSession | None = None
         self._ids = itertools.count(1)
-        self.switches = 0  # how often a session's KV was restored (for benchmarks)
-
-    # -- lifecycle ------------------------------------------------------------------
 
     def new_session(self, top_k: int) -> FuseSession:
         if len(self.sessions) >= self.max_sessions:
@@ -68,13 +63,51 @@ class FusionEngine:
     def close(self, session: FuseSession) -> None:
         self.sessions.pop(session.id, None)
         session.saved = None
+
+
+def plan_step(
+    session: FuseSession, keep: int, appends: Sequence[list[int]], drafts: Sequence[int], n_vocab: int, n_ctx: int
+) -> list[int]:
+    """Check a step against the session; the committed tokens after it (prompt + answer so far)."""
+    if keep > len(session.drafts):
+        raise FuseRequestError(f"keep={keep} but only {len(session.drafts)} draft token(s) were scored")
+    if len(drafts) > MAX_DRAFT:
+        raise FuseRequestError(f"at most {MAX_DRAFT} draft tokens per step, got {len(drafts)}")
+    new_tokens = [t for run in appends for t in run]
+    bad = [t for t in [*new_tokens, *drafts] if t >= n_vocab]
+    if bad:
+        raise FuseRequestError(f"token id {bad[0]} is outside the vocabulary (n_vocab={n_vocab})")
+    committed = session.tokens + session.drafts[:keep] + new_tokens
+    check_fits(len(committed) + len(drafts), n_ctx)
+    return committed
+
+
+def check_fits(n: int, n_ctx: int) -> None:
+    if n >= n_ctx:
+        raise FuseRequestError(f"the session would hold {n} tokens but the context holds {n_ctx}")
+
+
+class FusionEngine:
+    """Runs fuse steps on the embedded model (call only from the model thread)."""
+
+    def __init__(self, llm) -> None:
+        self.llm = llm
+        self.resident: FuseSession | None = None
+        self.switches = 0  # how often a session's KV was restored (for benchmarks)
+
+    def forget(self, session: FuseSession) -> None:
+        """The session is closed: drop its KV cache."""
+        session.saved = None
         if self.resident is session:
             self.resident = None
 
     def evict(self) -> None:
         """Copy the resident session out of the context so someone else can use the model."""
-        if self.resident is not None:
-            self.resident.saved = kv.save(self.llm)
+        resident = self.resident
+        if resident is not None:
+            saved = kv.save(self.llm)
+            if self.resident is resident:  # forget() may have run meanwhile, on the event loop's thread
+                resident.saved = saved
             self.resident = None
 
     def _activate(self, session: FuseSession) -> None:
@@ -93,7 +126,7 @@ class FusionEngine:
 
     def open(self, session: FuseSession, prompt_tokens: Sequence[int]) -> list[Distribution]:
         """Evaluate the prompt; return the distribution of the first answer token."""
-        self._check_fits(len(prompt_tokens))
+        check_fits(len(prompt_tokens), self.llm.n_ctx())
         self._activate(session)
         logits = kv.sync_to(self.llm, list(prompt_tokens), logit_rows=1)
         session.tokens = list(prompt_tokens)
@@ -104,17 +137,8 @@ class FusionEngine:
         self, session: FuseSession, keep: int, appends: Sequence[list[int]], drafts: Sequence[int]
     ) -> list[Distribution]:
         """Keep `keep` drafts, append token runs, score new drafts; len(drafts)+1 distributions."""
-        if keep > len(session.drafts):
-            raise FuseRequestError(f"keep={keep} but only {len(session.drafts)} draft token(s) were scored")
-        if len(drafts) > MAX_DRAFT:
-            raise FuseRequestError(f"at most {MAX_DRAFT} draft tokens per step, got {len(drafts)}")
-        new_tokens = [t for run in appends for t in run]
-        n_vocab = self.llm.n_vocab()
-        bad = [t for t in [*new_tokens, *drafts] if t >= n_vocab]
-        if bad:
-            raise FuseRequestError(f"token id {bad[0]} is outside the vocabulary (n_vocab={n_vocab})")
-        committed = session.tokens + session.drafts[:keep] + new_tokens
-        self._check_fits(len(committed) + len(drafts))
+        committed = plan_step(session, keep, appends, drafts, self.llm.n_vocab(), self.llm.n_ctx())
+        new_tokens = committed[len(session.tokens) + keep:]
         self._activate(session)
         kv.truncate(self.llm, len(session.tokens) + keep)
         if new_tokens:
@@ -133,10 +157,6 @@ class FusionEngine:
         session.rows = rows
         session.last_used = time.monotonic()
         return rows
-
-    def _check_fits(self, n: int) -> None:
-        if n >= self.llm.n_ctx():
-            raise FuseRequestError(f"the session would hold {n} tokens but the context holds {self.llm.n_ctx()}")
 
     @staticmethod
     def _top_k(logits: np.ndarray, k: int) -> Distribution:

@@ -14,11 +14,13 @@ from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from cloud_service.backend import LlamaBackend
+from cloud_service.auth import TokenAuth
+from cloud_service.backends import make_backend
 from cloud_service.capture import RequestCapture
+from cloud_service.metrics import MetricsInterceptor, MetricsServer, ServiceMetrics
 from cloud_service.servicer import CloudModelServicer, Undecodable
+from edge_agent.cloud_channel import read_pem, read_tokens
 from edge_agent.config import ServerConfig
-from edge_agent.models import resolve_model
 from protos import tandem_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,8 @@ class CloudServer:
     servicer: CloudModelServicer
     health: health.aio.HealthServicer
     port: int
+    metrics: ServiceMetrics | None = None
+    metrics_server: MetricsServer | None = None  # http://host:metrics_port/metrics when enabled
 
     async def load_model(self) -> None:
         """Load the backend off the event loop, then report SERVING."""
@@ -92,17 +96,52 @@ class CloudServer:
         if not finished:
             log.warning("grace period over: cancelling the calls still running")
         await self.server.stop(0)
-        self.servicer.backend.close()
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
+        await self.servicer.backend.aclose()
+
+
+def _credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
+    """TLS from tls_cert_file + tls_key_file; mTLS when tls_client_ca_file is set too; None = plaintext."""
+    if not config.tls_cert_file:
+        return None
+    pair = (read_pem(config.tls_key_file, "server.tls_key_file"), read_pem(config.tls_cert_file, "server.tls_cert_file"))
+    client_ca = read_pem(config.tls_client_ca_file, "server.tls_client_ca_file") if config.tls_client_ca_file else None
+    return grpc.ssl_server_credentials([pair], root_certificates=client_ca, require_client_auth=client_ca is not None)
+
+
+def _options(config: ServerConfig) -> list[tuple[str, int]]:
+    """Message size limits and HTTP/2 keepalive (server pings, and how often clients may ping)."""
+    keepalive_ms = int(config.keepalive_s * 1000)
+    return [
+        ("grpc.so_reuseport", 0),
+        ("grpc.max_receive_message_length", config.max_message_bytes),
+        ("grpc.max_send_message_length", config.max_message_bytes),
+        ("grpc.keepalive_time_ms", keepalive_ms),
+        ("grpc.keepalive_timeout_ms", min(keepalive_ms, 20_000)),
+        # Permit policy: edges may keep an idle connection alive with pings, but one that
+        # pings more often than every 10 s (or keepalive_s, if shorter) is sent GOAWAY.
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", min(keepalive_ms, 10_000)),
+        ("grpc.http2.max_ping_strikes", 2),
+    ]
 
 
 async def start_server(config: ServerConfig, model: str | None = None) -> CloudServer:
     """Bind and start the server; the model is not loaded yet (health: NOT_SERVING)."""
-    path = resolve_model(model or config.model)
-    backend = LlamaBackend(path, n_ctx=config.n_ctx, n_threads=config.n_threads, max_sessions=config.max_sessions)
-    servicer = CloudModelServicer(backend, config.max_tokens_limit, config.session_idle_s)
+    tokens = read_tokens(config.token_file, "server.token_file") if config.token_file else []
+    credentials = _credentials(config)  # unreadable files fail here, before anything starts
+    backend = make_backend(config, model)
+    servicer = CloudModelServicer(backend, config.max_tokens_limit, config.session_idle_s, config.max_prompt_chars)
+    metrics = ServiceMetrics()
+    # The metrics interceptor is outermost, so calls the token check refuses are counted too.
+    interceptors: list[grpc.aio.ServerInterceptor] = [MetricsInterceptor(metrics)]
+    if tokens:
+        interceptors.append(TokenAuth(tokens))
     server = grpc.aio.server(
+        interceptors=interceptors,
         maximum_concurrent_rpcs=config.max_concurrent_rpcs,
-        options=[("grpc.so_reuseport", 0)],
+        options=_options(config),
     )
     capture = RequestCapture(Path(config.capture_file)) if config.capture_file else None
     server.add_generic_rpc_handlers((_handlers(servicer, capture),))
@@ -114,17 +153,32 @@ async def start_server(config: ServerConfig, model: str | None = None) -> CloudS
         (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
-    port = server.add_insecure_port(f"{config.host}:{config.port}")
+    address = f"{config.host}:{config.port}"
+    try:
+        port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
+    except RuntimeError:
+        port = 0
     if port == 0:
         raise OSError(f"cannot listen on {config.host}:{config.port} (in use, or not an address here)")
     await server.start()
-    return CloudServer(server, servicer, health_servicer, port)
+    cloud = CloudServer(server, servicer, health_servicer, port, metrics)
+    if config.metrics_port:
+        try:
+            cloud.metrics_server = await MetricsServer(metrics.registry).start(config.host, config.metrics_port)
+        except OSError as exc:
+            await server.stop(0)
+            raise OSError(f"server.metrics_port: cannot listen on {config.host}:{config.metrics_port} "
+                          f"({exc.strerror or exc})") from None
+        log.info("metrics on http://%s:%d/metrics", config.host, cloud.metrics_server.port)
+    log.info("%s, %s", "mTLS" if config.tls_client_ca_file else "TLS" if credentials else "plaintext (no TLS)",
+             f"bearer tokens required ({len(tokens)} allowed)" if tokens else "no authentication")
+    return cloud
 
 
 async def serve(config: ServerConfig, model: str | None = None, on_ready: Callable[[CloudServer], None] | None = None) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully."""
     cloud = await start_server(config, model)
-    log.info("listening on %s:%d (loading %s)", config.host, cloud.port, cloud.servicer.backend.path.name)
+    log.info("listening on %s:%d (loading %s)", config.host, cloud.port, cloud.servicer.backend.description)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -136,6 +190,8 @@ async def serve(config: ServerConfig, model: str | None = None, on_ready: Callab
     if loader in done and loader.exception() is not None:
         stop_wait.cancel()
         await cloud.server.stop(0)
+        if cloud.metrics_server is not None:
+            await cloud.metrics_server.stop()
         raise loader.exception()
     await stopping.wait()
     log.info("shutting down (grace %.1fs)", config.grace_s)

@@ -11,9 +11,11 @@ from typing import AsyncIterator, Iterator
 
 import grpc
 
-from cloud_service.backend import LlamaBackend
+from cloud_service.backends import Append, Backend, BackendError, Prompt
 from cloud_service.fusion import FuseRequestError
-from cloud_service.validation import BadRequest, check_fits, check_fuse_open, check_generate, check_sketch
+from cloud_service.validation import (
+    MAX_PROMPT_CHARS, BadRequest, check_fits, check_fuse_open, check_generate, check_sketch,
+)
 from edge_agent.decode import FINISH_CONTEXT, FINISH_LENGTH, FINISH_STOP, DecodeResult
 from protos import tandem_pb2 as pb
 
@@ -47,10 +49,14 @@ class Undecodable:
 class CloudModelServicer:
     """Implements tandem.v1.CloudModel on one backend."""
 
-    def __init__(self, backend: LlamaBackend, max_tokens_limit: int, session_idle_s: float = 300.0) -> None:
+    def __init__(
+        self, backend: LlamaBackend, max_tokens_limit: int, session_idle_s: float = 300.0,
+        max_prompt_chars: int = MAX_PROMPT_CHARS,
+    ) -> None:
         self.backend = backend
         self.max_tokens_limit = max_tokens_limit
         self.session_idle_s = session_idle_s
+        self.max_prompt_chars = max_prompt_chars  # server.max_prompt_chars
         self.draining = False  # set on shutdown: new calls are refused, running ones finish
         self._active = 0
         self._idle = asyncio.Event()
@@ -90,6 +96,12 @@ class CloudModelServicer:
                 grpc.StatusCode.UNAVAILABLE, "the model is still loading; retry in a few seconds"
             )
 
+    def _check_fits(self, prompt: Prompt, max_tokens: int) -> None:
+        """Prompt + output must fit the context (unknown token counts are left to the backend)."""
+        n_tokens = self.backend.count_tokens(prompt)
+        if n_tokens is not None:
+            check_fits(n_tokens, max_tokens, self.backend.info.n_ctx)
+
     async def Info(self, request, context: grpc.aio.ServicerContext) -> pb.InfoResponse:
         await self._precheck(request, context)
         with self._in_flight():
@@ -114,16 +126,16 @@ class CloudModelServicer:
                 yield chunk
 
     async def _generate(self, request, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.GenerateChunk]:
+        prompt = Prompt(request.prompt, raw=request.raw, system=request.system)
         try:
-            check_generate(request, self.max_tokens_limit)
-            tokens = self.backend.prompt_tokens(request.prompt, request.raw, request.system)
-            check_fits(len(tokens), request.max_tokens, self.backend.info.n_ctx)
+            check_generate(request, self.max_tokens_limit, self.max_prompt_chars)
+            self._check_fits(prompt, request.max_tokens)
         except BadRequest as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        stop = list(request.stop) + ([] if request.raw else self.backend.stop_strings)
         result = DecodeResult()
-        stream = self.backend.stream(tokens, request.max_tokens, request.temperature, request.seed, stop, result)
-        async with contextlib.aclosing(stream):
+        stream = self.backend.stream(prompt, request.max_tokens, request.temperature, request.seed,
+                                     list(request.stop), result)
+        async with _backend_errors(context), contextlib.aclosing(stream):
             async for piece in stream:
                 yield pb.GenerateChunk(text=piece.text, token_ids=piece.token_ids)
         yield pb.GenerateChunk(
@@ -141,19 +153,19 @@ class CloudModelServicer:
 
     async def _sketch(self, request, context: grpc.aio.ServicerContext) -> pb.SketchResponse:
         try:
-            check_sketch(request, self.max_tokens_limit)
+            check_sketch(request, self.max_tokens_limit, self.max_prompt_chars)
             n_points = request.max_points or DEFAULT_SKETCH_POINTS
             prompt = SKETCH_PROMPT.format(n=f"8 to {max(8, n_points)}" if n_points >= 8 else n_points,
                                           instruction=request.instruction.strip())
-            tokens = self.backend.prompt_tokens(prompt, raw=False, system=SKETCH_SYSTEM)
+            sketch_prompt = Prompt(prompt, raw=False, system=SKETCH_SYSTEM)
             max_tokens = request.max_tokens or min(DEFAULT_SKETCH_TOKENS, self.max_tokens_limit)
-            check_fits(len(tokens), max_tokens, self.backend.info.n_ctx)
+            self._check_fits(sketch_prompt, max_tokens)
         except BadRequest as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         result = DecodeResult()
         parts: list[str] = []
-        stream = self.backend.stream(tokens, max_tokens, 0.0, request.seed, self.backend.stop_strings, result)
-        async with contextlib.aclosing(stream):
+        stream = self.backend.stream(sketch_prompt, max_tokens, 0.0, request.seed, [], result)
+        async with _backend_errors(context), contextlib.aclosing(stream):
             async for piece in stream:
                 parts.append(piece.text)
         text = "".join(parts).strip()
@@ -179,9 +191,13 @@ class CloudModelServicer:
                                     "the first FuseRequest must carry `open` (and no `step`)")
             opening = first.open
             try:
-                check_fuse_open(opening)
+                check_fuse_open(opening, self.max_prompt_chars)
             except BadRequest as exc:
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            if "fuse" not in self.backend.capabilities:
+                await context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                                    f"this cloud's {self.backend.name} backend cannot fuse (no vocabulary configured); "
+                                    "use the sketch strategy")
             if opening.vocab_fingerprint != self.backend.info.vocab_fingerprint:
                 await context.abort(
                     grpc.StatusCode.FAILED_PRECONDITION,
@@ -189,17 +205,14 @@ class CloudModelServicer:
                     f"{self.backend.info.vocab_fingerprint[:12]}..., the edge sent {opening.vocab_fingerprint[:12]}...; "
                     "logit fusion needs models with the same vocabulary (use the sketch strategy instead)",
                 )
-            fusion = self.backend.fusion
             try:
-                session = fusion.new_session(opening.top_k)
+                session = self.backend.new_session(opening.top_k)
             except OverflowError as exc:
                 await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
             try:
-                prompt = self.backend.prompt_tokens(opening.prompt, raw=False, system=opening.system)
-                try:
-                    rows = await self.backend.run(lambda: fusion.open(session, prompt))
-                except FuseRequestError as exc:
-                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+                prompt = Prompt(opening.prompt, raw=False, system=opening.system)
+                async with _backend_errors(context):
+                    rows = await self.backend.fuse_open(session, prompt)
                 yield _fuse_response(rows, len(session.tokens))
                 while True:
                     request = await self._next_fuse(requests, context)
@@ -209,16 +222,12 @@ class CloudModelServicer:
                         await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                             "after the first message every FuseRequest must carry `step` only")
                     step = request.step
-                    appends = [list(a.ids) + (self.backend.tokenize_text(a.text) if a.text else []) for a in step.append]
-                    try:
-                        rows = await self.backend.run(
-                            lambda: fusion.step(session, step.keep, appends, list(step.draft_ids))
-                        )
-                    except FuseRequestError as exc:
-                        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+                    appends = [Append(tuple(a.ids), a.text) for a in step.append]
+                    async with _backend_errors(context):
+                        rows = await self.backend.fuse_step(session, step.keep, appends, list(step.draft_ids))
                     yield _fuse_response(rows, len(session.tokens))
             finally:
-                fusion.close(session)  # bookkeeping only: no llama call, safe off the model thread
+                self.backend.close_session(session)
                 log.info("Fuse session %d closed (%d tokens)", session.id, len(session.tokens))
 
     async def _next_fuse(self, requests, context: grpc.aio.ServicerContext):
@@ -234,6 +243,17 @@ class CloudModelServicer:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                 f"request is not a valid {request.message_type}: {request.error}")
         return request
+
+
+@contextlib.asynccontextmanager
+async def _backend_errors(context: grpc.aio.ServicerContext):
+    """Backend and request errors inside a call become gRPC statuses with their messages."""
+    try:
+        yield
+    except FuseRequestError as exc:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+    except BackendError as exc:
+        await context.abort(exc.code, str(exc))
 
 
 def _fuse_response(rows, session_tokens: int) -> pb.FuseResponse:

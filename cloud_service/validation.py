@@ -6,19 +6,27 @@ from protos import tandem_pb2 as pb
 
 MAX_STOP_STRINGS = 8
 MAX_STOP_LENGTH = 64
-MAX_PROMPT_CHARS = 200_000  # a cheap bound before tokenizing
+MAX_PROMPT_CHARS = 32_768  # default of server.max_prompt_chars: a cheap bound before tokenizing
 
 
 class BadRequest(ValueError):
     """The request cannot be served as sent (maps to INVALID_ARGUMENT)."""
 
 
-def check_generate(request: pb.GenerateRequest, max_tokens_limit: int) -> None:
+def check_length(field: str, text: str, max_chars: int) -> None:
+    """A text field may have at most `max_chars` characters (server.max_prompt_chars)."""
+    if len(text) > max_chars:
+        raise BadRequest(
+            f"{field} has {len(text)} characters; the limit is {max_chars} (server.max_prompt_chars)"
+        )
+
+
+def check_generate(request: pb.GenerateRequest, max_tokens_limit: int, max_chars: int = MAX_PROMPT_CHARS) -> None:
     """Field checks that need no model."""
     if not request.prompt.strip():
         raise BadRequest("prompt is empty: send the instruction to complete in GenerateRequest.prompt")
-    if len(request.prompt) > MAX_PROMPT_CHARS:
-        raise BadRequest(f"prompt has {len(request.prompt)} characters; the limit is {MAX_PROMPT_CHARS}")
+    check_length("prompt", request.prompt, max_chars)
+    check_length("system", request.system, max_chars)
     check_max_tokens(request.max_tokens, max_tokens_limit, "max_tokens")
     if not 0.0 <= request.temperature <= 2.0:
         raise BadRequest(f"temperature must be between 0 and 2, got {request.temperature:g}")
@@ -34,11 +42,10 @@ def check_max_tokens(value: int, limit: int, field: str) -> None:
         raise BadRequest(f"{field} must be between 1 and {limit}, got {value}")
 
 
-def check_sketch(request: pb.SketchRequest, max_tokens_limit: int) -> None:
+def check_sketch(request: pb.SketchRequest, max_tokens_limit: int, max_chars: int = MAX_PROMPT_CHARS) -> None:
     if not request.instruction.strip():
         raise BadRequest("instruction is empty: send the (redacted) instruction to outline")
-    if len(request.instruction) > MAX_PROMPT_CHARS:
-        raise BadRequest(f"instruction has {len(request.instruction)} characters; the limit is {MAX_PROMPT_CHARS}")
+    check_length("instruction", request.instruction, max_chars)
     if request.max_points > 30:
         raise BadRequest(f"max_points must be between 1 and 30 (0 = default 15), got {request.max_points}")
     if request.max_tokens:
@@ -53,14 +60,14 @@ def check_fits(prompt_tokens: int, max_tokens: int, n_ctx: int) -> None:
         )
 
 
-def check_fuse_open(request: pb.FuseOpen) -> None:
+def check_fuse_open(request: pb.FuseOpen, max_chars: int = MAX_PROMPT_CHARS) -> None:
     from cloud_service.fusion import MAX_TOP_K
 
     if not request.vocab_fingerprint:
         raise BadRequest("vocab_fingerprint is empty: send the edge model's fingerprint (see Info)")
     if not request.prompt.strip():
         raise BadRequest("prompt is empty: send the (redacted) instruction the answer is for")
-    if len(request.prompt) + len(request.system) > MAX_PROMPT_CHARS:
-        raise BadRequest(f"prompt and system have more than {MAX_PROMPT_CHARS} characters")
+    check_length("prompt", request.prompt, max_chars)
+    check_length("system", request.system, max_chars)
     if request.top_k > MAX_TOP_K:
         raise BadRequest(f"top_k must be between 1 and {MAX_TOP_K} (0 = 20), got {request.top_k}")

@@ -66,7 +66,7 @@ class EdgeAgent:
         return CloudClient(
             self.config.cloud.address, self.audit, guard,
             timeout_s=self.config.cloud.timeout_s, connect_timeout_s=self.config.cloud.connect_timeout_s,
-            request_id=request_id,
+            request_id=request_id, cloud=self.config.cloud,
         )
 
     def ask(self, request: AskRequest) -> Answer:

@@ -16,6 +16,8 @@ from typing import Callable, Iterator
 import grpc
 from google.protobuf import text_format
 
+from edge_agent.cloud_channel import call_metadata, open_channel
+from edge_agent.config import CloudConfig, ConfigError
 from edge_agent.privacy import AuditLog, PrivacyGuard
 from protos import tandem_pb2 as pb
 
@@ -72,8 +74,10 @@ class CloudClient:
         timeout_s: float = 120.0,
         connect_timeout_s: float = 3.0,
         request_id: str | None = None,
+        cloud: CloudConfig | None = None,
     ) -> None:
         self.address = address
+        self.cloud = cloud or CloudConfig()  # TLS and token settings (its address is not used)
         self.audit = audit
         self.guard = guard
         self.timeout_s = timeout_s
@@ -82,12 +86,17 @@ class CloudClient:
         self.stats = WireStats()
         self.last_completion_tokens: int | None = None  # from the last Generate's final chunk
         self._channel: grpc.Channel | None = None
+        self._metadata: tuple[tuple[str, str], ...] = ()
 
     # -- connection -----------------------------------------------------------------
 
     def _connect(self) -> grpc.Channel:
         if self._channel is None:
-            channel = grpc.insecure_channel(self.address)
+            try:
+                self._metadata = call_metadata(self.cloud)
+                channel = open_channel(self.address, self.cloud)
+            except ConfigError as exc:  # not a fallback case: every cloud call would fail the same way
+                raise CloudError(str(exc), grpc.StatusCode.UNAUTHENTICATED) from None
             try:
                 grpc.channel_ready_future(channel).result(timeout=self.connect_timeout_s)
             except grpc.FutureTimeoutError:
@@ -153,7 +162,7 @@ class CloudClient:
             response_deserializer=self._counting(pb.InfoResponse.FromString),
         )
         try:
-            return call(payload, timeout=min(self.timeout_s, 30.0))
+            return call(payload, timeout=min(self.timeout_s, 30.0), metadata=self._metadata)
         except grpc.RpcError as exc:
             raise self._error("Info", exc) from None
 
@@ -186,7 +195,7 @@ class CloudClient:
             SERVICE + "Generate", request_serializer=None,
             response_deserializer=self._counting(pb.GenerateChunk.FromString),
         )
-        stream = call(payload, timeout=self.timeout_s)
+        stream = call(payload, timeout=self.timeout_s, metadata=self._metadata)
         restorer = PlaceholderRestorer(self.guard)
         try:
             for chunk in stream:
@@ -223,7 +232,7 @@ class CloudClient:
             response_deserializer=self._counting(pb.SketchResponse.FromString),
         )
         try:
-            response = call(payload, timeout=self.timeout_s)
+            response = call(payload, timeout=self.timeout_s, metadata=self._metadata)
         except grpc.RpcError as exc:
             raise self._error("Sketch", exc) from None
         return [self.guard.restore(point) for point in response.points]
@@ -273,7 +282,7 @@ class FuseChannel:
                 SERVICE + "Fuse", request_serializer=None,
                 response_deserializer=self.client._counting(pb.FuseResponse.FromString),
             )
-            self._responses = call(self._requests(), timeout=self.deadline_s)
+            self._responses = call(self._requests(), timeout=self.deadline_s, metadata=self.client._metadata)
         self._outbox.put(payload)
         self.round_trips += 1
         try:

@@ -17,6 +17,9 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from edge_agent.cloud_channel import open_channel
+from edge_agent.config import CloudConfig, ConfigError
+
 
 class CloudStartError(RuntimeError):
     """The cloud service did not come up; the message includes the end of its log."""
@@ -29,9 +32,16 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def health_status(address: str, timeout: float = 1.0, service: str = "") -> str:
-    """SERVING / NOT_SERVING / ... or 'UNREACHABLE'."""
-    with grpc.insecure_channel(address) as channel:
+def health_status(address: str, timeout: float = 1.0, service: str = "", cloud: CloudConfig | None = None) -> str:
+    """SERVING / NOT_SERVING / ..., 'UNREACHABLE' or 'MISCONFIGURED (why)'.
+
+    `cloud` gives the TLS settings; health checks need no token.
+    """
+    try:
+        channel = open_channel(address, cloud or CloudConfig())
+    except ConfigError as exc:  # e.g. an unreadable cloud.ca_file: say so rather than "offline"
+        return f"MISCONFIGURED ({exc})"
+    with channel:
         try:
             reply = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=service), timeout=timeout

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 from edge_agent import paths
 
+BACKENDS = ("llama.cpp", "openai")
 STRATEGIES = ("edge", "cloud-public", "sketch", "fuse", "best-of", "cloud-with-context")
 
 
@@ -46,6 +47,12 @@ class CloudConfig:
     connect_timeout_s: float = 3.0  # how long to wait for the channel before falling back
     allow_context: bool = False  # opt-in: the cloud-with-context baseline may send private context
     sketch_max_tokens: int = 192  # longest outline the sketch strategy asks for
+    token_file: str = ""  # file holding this edge's bearer token for the cloud (empty = none)
+    tls: bool = False  # connect with TLS (implied by ca_file / cert_file)
+    ca_file: str = ""  # PEM CA that signed the cloud's certificate (empty = system roots)
+    cert_file: str = ""  # mTLS: this edge's client certificate (PEM)
+    key_file: str = ""  # mTLS: its private key (PEM)
+    server_name: str = ""  # TLS: expected name in the cloud's certificate (empty = the address host)
 
 
 @dataclass
@@ -63,6 +70,26 @@ class ServerConfig:
     max_sessions: int = 8  # concurrent Fuse sessions
     session_idle_s: float = 300.0  # a Fuse session silent this long is closed
     capture_file: str = ""  # tests/benchmarks only: record every received request's bytes here
+    # backend: "llama.cpp" hosts `model` in this process; "openai" forwards to an
+    # OpenAI-compatible server (vLLM, llama.cpp server, TGI) and loads only the
+    # vocabulary of `model` (for token counts and Fuse; "" = no tokenizer, no Fuse).
+    backend: str = "llama.cpp"
+    upstream_url: str = ""  # openai backend: base URL, e.g. http://10.0.0.5:8000/v1
+    upstream_model: str = ""  # the upstream's model name (empty = the first of its /v1/models)
+    upstream_api_key_file: str = ""  # file holding the upstream's API key (empty = none)
+    upstream_timeout_s: float = 120.0  # one upstream HTTP call
+    # how Fuse scores drafts: "single" = one call per position, text prompts (any server);
+    # "echo" = one call per step, token-id prompts with prompt log-probabilities (vLLM)
+    upstream_scoring: str = "single"
+    # security and limits
+    token_file: str = ""  # allowed bearer tokens, one per line (empty = no authentication)
+    tls_cert_file: str = ""  # PEM certificate chain; with tls_key_file, serve TLS
+    tls_key_file: str = ""  # PEM private key
+    tls_client_ca_file: str = ""  # mTLS: clients must present a certificate signed by this CA
+    max_prompt_chars: int = 32768  # longest prompt / instruction / system text accepted
+    max_message_bytes: int = 4 * 1024 * 1024  # largest gRPC message received or sent
+    keepalive_s: float = 30.0  # HTTP/2 keepalive ping interval
+    metrics_port: int = 0  # Prometheus text format on http://host:port/metrics (0 = off)
 
 
 @dataclass
@@ -278,6 +305,21 @@ def validate(config: Config) -> None:
     need(config.server.max_sessions >= 1, "server.max_sessions", "must be at least 1")
     need(config.server.session_idle_s > 0, "server.session_idle_s", "must be positive")
     need(config.server.n_threads >= 0, "server.n_threads", "must be 0 (all cores) or more")
+    need(config.server.backend in BACKENDS, "server.backend", f"must be one of {', '.join(BACKENDS)}")
+    need(config.server.backend != "openai" or bool(config.server.upstream_url), "server.upstream_url",
+         'must be set (e.g. "http://127.0.0.1:8000/v1") when server.backend = "openai"')
+    need(config.server.upstream_timeout_s > 0, "server.upstream_timeout_s", "must be positive")
+    need(config.server.upstream_scoring in ("echo", "single"), "server.upstream_scoring", "must be echo or single")
+    need(bool(config.server.tls_cert_file) == bool(config.server.tls_key_file), "server.tls_key_file",
+         "and server.tls_cert_file must be set together")
+    need(not config.server.tls_client_ca_file or bool(config.server.tls_cert_file), "server.tls_client_ca_file",
+         "needs server.tls_cert_file and server.tls_key_file (mTLS is TLS with client certificates)")
+    need(config.server.max_prompt_chars >= 1, "server.max_prompt_chars", "must be at least 1")
+    need(config.server.max_message_bytes >= 1024, "server.max_message_bytes", "must be at least 1024")
+    need(config.server.keepalive_s > 0, "server.keepalive_s", "must be positive")
+    need(0 <= config.server.metrics_port <= 65535, "server.metrics_port", "must be between 0 (off) and 65535")
+    need(bool(config.cloud.cert_file) == bool(config.cloud.key_file), "cloud.key_file",
+         "and cloud.cert_file must be set together")
     need(config.daemon.retrieval_k >= 0, "daemon.retrieval_k", "must be 0 (no retrieval) or more")
     need(config.daemon.probe_interval_s > 0, "daemon.probe_interval_s", "must be positive")
     need(config.daemon.probe_backoff_max_s > 0, "daemon.probe_backoff_max_s", "must be positive")

@@ -68,6 +68,17 @@ def load_llama(path: Path, n_ctx: int, n_threads: int = 0, seed: int = 0, logits
         raise ModelError(f"llama.cpp could not load {path}: {exc}; is it a complete GGUF file?") from None
 
 
+def load_vocab(path: Path, n_ctx: int = 512):
+    """Only the vocabulary and metadata of a GGUF file (tokenize, detokenize, chat template; no weights)."""
+    from llama_cpp import Llama
+
+    try:
+        with _quiet_stderr():
+            return Llama(model_path=str(path), n_ctx=n_ctx, vocab_only=True, verbose=False)
+    except (ValueError, RuntimeError) as exc:
+        raise ModelError(f"llama.cpp could not read the vocabulary of {path}: {exc}; is it a complete GGUF file?") from None
+
+
 def token_text(llm, token_id: int) -> str:
     """The vocabulary entry of `token_id` as text (special tokens included)."""
     return llm._model.token_get_text(token_id)

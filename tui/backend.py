@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
 
-from edge_agent.config import Config
+from edge_agent.config import CloudConfig, Config
 from edge_agent.privacy import AuditEntry, AuditLog
 from edge_agent.store import AnswerRecorder, Store
 from edge_agent.store.conversations import INTERRUPTED
@@ -100,11 +100,11 @@ def strategy_infos(config: Config) -> list[StrategyInfo]:
     return infos
 
 
-def probe_cloud(address: str) -> str:
-    """'connected' / 'offline' / 'degraded' from the cloud's gRPC health service."""
+def probe_cloud(address: str, cloud: CloudConfig | None = None) -> str:
+    """'connected' / 'offline' / 'degraded' from the cloud's gRPC health service (`cloud`: TLS settings)."""
     from edge_agent.cloud_process import health_status
 
-    return CLOUD_STATES.get(health_status(address, timeout=1.0), "degraded")
+    return CLOUD_STATES.get(health_status(address, timeout=1.0, cloud=cloud), "degraded")
 
 
 def model_label(model: str) -> str:
@@ -154,7 +154,7 @@ class InProcessBackend:
         return self._state
 
     def cloud_status(self) -> str:
-        status = probe_cloud(self.config.cloud.address)
+        status = probe_cloud(self.config.cloud.address, self.config.cloud)
         if status == "connected" and self._last_cloud_fallback:
             return "degraded"  # it answers health checks but not our requests (e.g. too slow)
         return status

@@ -56,6 +56,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     quality.add_argument("--edge-model", metavar="NAME|PATH", help="edge model (default: edge.model)")
     quality.add_argument("--cloud-model", metavar="NAME|PATH", help="cloud model, also the judge (default: server.model)")
     quality.set_defaults(handler=bench_quality)
+    load = kinds.add_parser("load", help="concurrent Generate/Sketch/Fuse clients, then faults: dropped clients, "
+                            "SIGTERM, upstream down or slow, short deadlines (loopback, bounded in time)")
+    load.add_argument("--model", default="smollm2-135m", metavar="NAME|PATH",
+                      help="cloud model (default smollm2-135m, the fastest)")
+    load.add_argument("--duration", type=_seconds, default=20.0, metavar="S",
+                      help="seconds of the load phase; the SIGTERM phase loads half as long first (default 20)")
+    load.add_argument("--clients", type=_count(1), default=16, help="concurrent clients (default 16)")
+    load.add_argument("--max-tokens", type=_count(1), default=16, help="tokens per Generate/Sketch (default 16)")
+    load.add_argument("--max-sessions", type=_count(1), default=8, help="server.max_sessions of the cloud (default 8)")
+    load.add_argument("--grace", type=_seconds, default=5.0, metavar="S",
+                      help="server.grace_s for the SIGTERM phase (default 5)")
+    load.add_argument("--threads", type=_count(0), default=1,
+                      help="llama.cpp threads of the cloud (default 1: the clients need a core; 0 = all)")
+    load.set_defaults(handler=bench_load)
 
 
 def bench_models(args: argparse.Namespace, config: Config) -> int:
@@ -152,3 +166,36 @@ def bench_fuse(args: argparse.Namespace, config: Config) -> int:
           flush=True)
     print(fuse.run(edge, cloud, args.max_tokens, draft, rule, args.pin), flush=True)
     return 0
+
+
+def _seconds(text: str) -> float:
+    from edge_agent.bench.load import seconds_arg
+
+    return seconds_arg(text)
+
+
+def bench_load(args: argparse.Namespace, config: Config) -> int:
+    """Load and fault phases against clouds in child processes; exit 1 if something misbehaved."""
+    import signal
+    import sys
+
+    from edge_agent.bench import load
+    from edge_agent.cloud_process import CloudStartError
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # unwinds through the `with CloudProcess` blocks, which stop the children
+
+    signal.signal(signal.SIGTERM, stop)
+    settings = load.LoadSettings(model=args.model, duration_s=args.duration, clients=args.clients,
+                                 max_tokens=args.max_tokens, max_sessions=args.max_sessions, grace_s=args.grace,
+                                 n_threads=args.threads)
+    print(f"# tandem bench load: cloud {settings.model} in its own process on loopback "
+          f"({settings.n_threads or 'all'} llama.cpp thread(s)), {settings.clients} clients, "
+          f"{settings.duration_s:g} s phases, {os.cpu_count()} cores", flush=True)
+    try:
+        report = load.run(settings, lambda line: print(line, file=sys.stderr, flush=True))
+    except CloudStartError as exc:
+        print(f"tandem: error: {exc}", file=sys.stderr)
+        return 1
+    print(load.format_report(report), flush=True)
+    return 1 if report.unexpected else 0

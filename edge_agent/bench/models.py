@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import grpc
-
+from edge_agent.cloud_channel import open_channel
+from edge_agent.config import CloudConfig
 from edge_agent.decode import DecodeResult, decode_stream
 from edge_agent.llm import load_llama
 from edge_agent.models import CATALOG, model_path
@@ -63,7 +63,7 @@ def bench_served(name: str, tokens: int) -> ServedFigures:
     started = time.perf_counter()
     with CloudProcess(model=name) as cloud:
         ready_s = time.perf_counter() - started
-        with grpc.insecure_channel(cloud.address) as channel:
+        with open_channel(cloud.address, CloudConfig()) as channel:  # a plaintext loopback child
             stub = pb_grpc.CloudModelStub(channel)
             request = pb.GenerateRequest(prompt=PROMPT, raw=True, max_tokens=tokens)
             sent = time.perf_counter()

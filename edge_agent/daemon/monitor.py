@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from edge_agent.cloud_process import health_status
+from edge_agent.config import CloudConfig
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +38,12 @@ class CloudMonitor:
         interval_s: float = 15.0,
         backoff_max_s: float = 60.0,
         probe: Callable[[str, float], str] | None = None,
+        cloud: CloudConfig | None = None,
     ) -> None:
         self.address = address
         self.interval_s = interval_s
         self.backoff_max_s = backoff_max_s
-        self._probe = probe or (lambda address, timeout: health_status(address, timeout=timeout))
+        self._probe = probe or (lambda address, timeout: health_status(address, timeout=timeout, cloud=cloud))
         self._state = CloudState(UNKNOWN, "not checked yet")
         self._wake = threading.Event()
         self._stopping = threading.Event()

@@ -52,7 +52,8 @@ class Daemon:
         if recovered:
             log.info("kept %d answer(s) that a previous run did not finish (marked incomplete)", recovered)
         monitor = CloudMonitor(
-            self.config.cloud.address, self.config.daemon.probe_interval_s, self.config.daemon.probe_backoff_max_s
+            self.config.cloud.address, self.config.daemon.probe_interval_s, self.config.daemon.probe_backoff_max_s,
+            cloud=self.config.cloud,
         )
         self.state = DaemonState(self.config, self.socket_path, store, monitor, DaemonAgent(self.config, monitor))
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="rpc"),

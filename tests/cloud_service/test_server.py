@@ -1,4 +1,8 @@
-"""The cloud gRPC service on a real loopback port with a real model (SmolLM2-135M, the fastest)."""
+"""The cloud gRPC service on a real loopback port with a real model (SmolLM2-135M, the fastest).
+
+Every behaviour test runs twice: with the embedded llama.cpp backend and with the
+`openai` backend in front of a real llama_cpp.server (tests/cloud_service/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cloud_service.server import CloudServer, start_server
 from edge_agent.config import ServerConfig
+from tests.cloud_service.conftest import UPSTREAM_ALIAS
 from protos import tandem_pb2 as pb
 from protos import tandem_pb2_grpc as pb_grpc
 
@@ -18,10 +23,12 @@ N_CTX = 512
 LIMIT = 128
 
 
-@pytest.fixture(scope="module")
-async def cloud(smol_path: Path):
+@pytest.fixture(scope="module", params=["llama.cpp", "openai"])
+async def cloud(request: pytest.FixtureRequest, smol_path: Path):
+    upstream = request.getfixturevalue("upstream_url") if request.param == "openai" else ""
     server = await start_server(
-        ServerConfig(port=0, model=str(smol_path), n_ctx=N_CTX, max_tokens_limit=LIMIT, n_threads=1)
+        ServerConfig(port=0, model=str(smol_path), n_ctx=N_CTX, max_tokens_limit=LIMIT, n_threads=1,
+                     backend=request.param, upstream_url=upstream)
     )
     await server.load_model()
     yield server
@@ -38,22 +45,39 @@ async def collect(stub, request: pb.GenerateRequest, timeout: float = 60) -> lis
     return [chunk async for chunk in stub.Generate(request, timeout=timeout)]
 
 
-async def test_info_describes_the_model(stub) -> None:
+async def test_info_describes_the_model(cloud: CloudServer, stub) -> None:
     info = await stub.Info(pb.InfoRequest())
     assert info.model_id == "SmolLM2-135M-Instruct.Q4_1.gguf"
     assert info.n_vocab == 49152 and info.n_ctx == N_CTX and info.max_tokens_limit == LIMIT
     assert len(info.vocab_fingerprint) == 64 and set(info.vocab_fingerprint) <= set("0123456789abcdef")
-    assert {"generate", "sketch"} <= set(info.capabilities)
+    assert {"generate", "sketch", "fuse"} <= set(info.capabilities)
+    assert info.backend == cloud.servicer.backend.name
 
 
-async def test_generate_streams_text_and_finishes(stub) -> None:
+async def test_info_without_a_vocabulary_has_no_fuse(upstream_url: str) -> None:
+    server = await start_server(ServerConfig(port=0, model="", backend="openai", upstream_url=upstream_url))
+    await server.load_model()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            info = await pb_grpc.CloudModelStub(channel).Info(pb.InfoRequest())
+            chunks = [c async for c in pb_grpc.CloudModelStub(channel).Generate(
+                pb.GenerateRequest(prompt="Say hi.", max_tokens=3), timeout=60)]
+    finally:
+        await server.stop(0)
+    assert info.backend == "openai" and info.model_id == UPSTREAM_ALIAS  # from the upstream's /v1/models
+    assert set(info.capabilities) == {"generate", "sketch"} and info.vocab_fingerprint == ""
+    assert chunks[-1].completion_tokens >= 1 and "".join(c.text for c in chunks)
+
+
+async def test_generate_streams_text_and_finishes(cloud: CloudServer, stub) -> None:
     chunks = await collect(stub, pb.GenerateRequest(prompt="Name three colors.", max_tokens=24))
     text = "".join(c.text for c in chunks)
     assert len(chunks) > 2 and text.strip()
     last = chunks[-1]
     assert last.finish_reason in (pb.FINISH_REASON_STOP, pb.FINISH_REASON_LENGTH)
     assert 1 <= last.completion_tokens <= 24 and last.prompt_tokens > 5
-    assert sum(len(c.token_ids) for c in chunks) == last.completion_tokens
+    if cloud.servicer.backend.name == "llama.cpp":  # an HTTP upstream streams text, not token ids
+        assert sum(len(c.token_ids) for c in chunks) == last.completion_tokens
 
 
 async def test_max_tokens_is_honoured_with_length_finish(stub) -> None:

@@ -10,103 +10,91 @@ from __future__ import annotations
 import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import AsyncIterator, Callable, Sequence, TypeVar
 
-from cloud_service.fusion import FusionEngine
-
+from cloud_service.backends.base import Append, Backend, ModelInfo, Prompt
+from cloud_service.fusion import Distribution, FuseSession, FusionEngine
 from edge_agent.decode import DecodeResult, Piece, decode_stream
 from edge_agent.llm import ChatMessage, ChatTemplate, load_llama, vocab_fingerprint
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class ModelInfo:
-    model_id: str
-    vocab_fingerprint: str
-    n_vocab: int
-    n_ctx: int
+class PromptTokenizer:
+    """Prompts to token ids with a model's own chat template (also works on a vocabulary-only load)."""
+
+    def __init__(self, llm) -> None:
+        self.llm = llm
+        self.template = ChatTemplate(llm)
+
+    def tokens(self, prompt: Prompt) -> list[int]:
+        """Rendered with the chat template unless raw."""
+        if prompt.raw:
+            return self.llm.tokenize(prompt.text.encode("utf-8"), add_bos=True, special=False)
+        messages = ([ChatMessage("system", prompt.system)] if prompt.system else []) + [
+            ChatMessage("user", prompt.text)
+        ]
+        return self.llm.tokenize(self.template.render(messages).encode("utf-8"), add_bos=False, special=True)
+
+    def text_tokens(self, text: str) -> list[int]:
+        """Plain text (e.g. a placeholder) to token ids, no special tokens, no BOS."""
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+
+    def append_ids(self, appends: Sequence[Append]) -> list[list[int]]:
+        return [list(a.ids) + (self.text_tokens(a.text) if a.text else []) for a in appends]
 
 
-@dataclass
-class BackendStats:
-    """Counters the tests and benchmarks read."""
-
-    tokens_generated: int = 0
-    streams_started: int = 0
-    streams_cancelled: int = 0
-
-
-class LlamaBackend:
+class LlamaBackend(Backend):
     """Hosts one GGUF model through llama-cpp-python."""
 
     name = "llama.cpp"
     capabilities = ("generate", "sketch", "fuse")
 
     def __init__(self, path: Path, n_ctx: int, n_threads: int = 0, max_sessions: int = 8) -> None:
+        super().__init__(max_sessions)
         self.path = path
         self._n_ctx = n_ctx
         self._n_threads = n_threads
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._llm = None
-        self._template: ChatTemplate | None = None
-        self.info: ModelInfo | None = None
-        self.stats = BackendStats()
-        self.max_sessions = max_sessions
+        self._prompts: PromptTokenizer | None = None
         self.fusion: FusionEngine | None = None
+
+    @property
+    def description(self) -> str:
+        return self.path.name
 
     def load(self) -> ModelInfo:
         """Blocking: open the model and compute its vocabulary fingerprint."""
         llm = load_llama(self.path, n_ctx=self._n_ctx, n_threads=self._n_threads)
-        self._template = ChatTemplate(llm)
+        self._prompts = PromptTokenizer(llm)
+        self.fusion = FusionEngine(llm)
+        self._llm = llm
         self.info = ModelInfo(
             model_id=self.path.name,
             vocab_fingerprint=vocab_fingerprint(llm),
             n_vocab=llm.n_vocab(),
             n_ctx=llm.n_ctx(),
         )
-        self.fusion = FusionEngine(llm, self.max_sessions)
-        self._llm = llm
         return self.info
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Run `fn` on the model thread (the only thread that touches the llama context)."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
-    def tokenize_text(self, text: str) -> list[int]:
-        """Plain text (e.g. a placeholder) to token ids, no special tokens, no BOS."""
-        assert self._llm is not None
-        return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
-
-    @property
-    def ready(self) -> bool:
-        return self._llm is not None
-
-    def prompt_tokens(self, prompt: str, raw: bool, system: str = "") -> list[int]:
-        """Tokens of a prompt: rendered with the chat template unless `raw`."""
-        assert self._llm is not None and self._template is not None
-        if raw:
-            return self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
-        messages = ([ChatMessage("system", system)] if system else []) + [ChatMessage("user", prompt)]
-        text = self._template.render(messages)
-        return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-
-    @property
-    def stop_strings(self) -> list[str]:
-        return self._template.stop if self._template else []
+    def count_tokens(self, prompt: Prompt) -> int:
+        assert self._prompts is not None
+        return len(self._prompts.tokens(prompt))
 
     async def stream(
-        self,
-        tokens: Sequence[int],
-        max_tokens: int,
-        temperature: float,
-        seed: int,
-        stop: Sequence[str],
-        result: DecodeResult,
+        self, prompt: Prompt, max_tokens: int, temperature: float, seed: int,
+        stop: Sequence[str], result: DecodeResult,
     ) -> AsyncIterator[Piece]:
         """Decode on the model thread; yield pieces as they come. Cancelling the consumer stops decoding."""
+        assert self._prompts is not None
+        tokens = self._prompts.tokens(prompt)
+        stop = list(stop) + ([] if prompt.raw else self._prompts.template.stop)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Piece | BaseException | None] = asyncio.Queue()
         stop_flag = threading.Event()
@@ -149,8 +137,28 @@ class LlamaBackend:
                 self.stats.streams_cancelled += 1
             await asyncio.shield(job)
 
+    # -- Fuse ---------------------------------------------------------------------------
+
+    async def fuse_open(self, session: FuseSession, prompt: Prompt) -> list[Distribution]:
+        assert self._prompts is not None and self.fusion is not None
+        tokens = self._prompts.tokens(Prompt(prompt.text, raw=False, system=prompt.system))
+        return await self.run(lambda: self.fusion.open(session, tokens))
+
+    async def fuse_step(
+        self, session: FuseSession, keep: int, appends: Sequence[Append], drafts: Sequence[int]
+    ) -> list[Distribution]:
+        assert self._prompts is not None and self.fusion is not None
+        runs = self._prompts.append_ids(appends)
+        return await self.run(lambda: self.fusion.step(session, keep, runs, list(drafts)))
+
+    def close_session(self, session: FuseSession) -> None:
+        super().close_session(session)
+        if self.fusion is not None:
+            self.fusion.forget(session)  # bookkeeping only: no llama call
+
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
         if self._llm is not None:
             self._llm.close()
             self._llm = None
+            self.info = None
