@@ -27,20 +27,28 @@ def bearer_token(metadata: Sequence[tuple[str, str | bytes]] | None) -> str | No
     return None
 
 
+_HANDLER_KINDS = {  # (request streaming, response streaming) -> the handler constructor
+    (False, False): grpc.unary_unary_rpc_method_handler,
+    (False, True): grpc.unary_stream_rpc_method_handler,
+    (True, False): grpc.stream_unary_rpc_method_handler,
+    (True, True): grpc.stream_stream_rpc_method_handler,
+}
+
+
+def same_kind(handler: grpc.RpcMethodHandler, behavior) -> grpc.RpcMethodHandler:
+    """A handler of the same kind (unary or streaming, both ways) as `handler` that runs `behavior`."""
+    kind = _HANDLER_KINDS[(handler.request_streaming, handler.response_streaming)]
+    return kind(behavior, request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer)
+
+
 def denied(handler: grpc.RpcMethodHandler, code: grpc.StatusCode, details: str) -> grpc.RpcMethodHandler:
     """A handler of the same kind as `handler` that only aborts with `code`."""
 
     async def abort(_request, context: grpc.aio.ServicerContext) -> None:
         await context.abort(code, details)
 
-    kind = {
-        (False, False): grpc.unary_unary_rpc_method_handler,
-        (False, True): grpc.unary_stream_rpc_method_handler,
-        (True, False): grpc.stream_unary_rpc_method_handler,
-        (True, True): grpc.stream_stream_rpc_method_handler,
-    }[(handler.request_streaming, handler.response_streaming)]
-    return kind(abort, request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer)
+    return same_kind(handler, abort)
 
 
 class TokenAuth(grpc.aio.ServerInterceptor):

@@ -15,7 +15,7 @@ from typing import Awaitable, Callable
 
 import grpc
 
-from cloud_service.auth import PROTECTED
+from cloud_service.auth import PROTECTED, same_kind
 
 log = logging.getLogger(__name__)
 
@@ -161,22 +161,9 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or not handler_call_details.method.startswith(PROTECTED):
             return handler
         method = handler_call_details.method[len(PROTECTED):]
-        streaming = (handler.request_streaming, handler.response_streaming)
-        inner = {
-            (False, False): handler.unary_unary,
-            (False, True): handler.unary_stream,
-            (True, False): handler.stream_unary,
-            (True, True): handler.stream_stream,
-        }[streaming]
-        factory = {
-            (False, False): grpc.unary_unary_rpc_method_handler,
-            (False, True): grpc.unary_stream_rpc_method_handler,
-            (True, False): grpc.stream_unary_rpc_method_handler,
-            (True, True): grpc.stream_stream_rpc_method_handler,
-        }[streaming]
+        inner = handler.unary_unary or handler.unary_stream or handler.stream_unary or handler.stream_stream
         behavior = self._stream(method, inner) if inspect.isasyncgenfunction(inner) else self._unary(method, inner)
-        return factory(behavior, request_deserializer=handler.request_deserializer,
-                       response_serializer=handler.response_serializer)
+        return same_kind(handler, behavior)
 
     @contextlib.contextmanager
     def _call(self, method: str, context: grpc.aio.ServicerContext):

@@ -180,12 +180,14 @@ class CloudModelServicer:
 
     async def Fuse(self, request_iterator, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.FuseResponse]:
         """One stream = one session: `open` first, then `step`s; closing the stream frees the session."""
+        requests = request_iterator.__aiter__()
+        # Read the opening message before refusing the call: aborting while a grpc.aio client
+        # is still writing it reaches that client as INTERNAL instead of our status.
+        first = await self._next_fuse(requests, context)
         await self._precheck(None, context)
+        if first is None:
+            return
         with self._in_flight():
-            requests = request_iterator.__aiter__()
-            first = await self._next_fuse(requests, context)
-            if first is None:
-                return
             if not first.HasField("open") or first.HasField("step"):
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                     "the first FuseRequest must carry `open` (and no `step`)")

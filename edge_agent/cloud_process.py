@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -87,6 +88,7 @@ class CloudProcess:
         self.cpu_list = cpu_list  # e.g. "1" to pin the cloud to one core with taskset
         self.proc: subprocess.Popen[bytes] | None = None
         self._log = None
+        self._previous_handler = None
 
     @property
     def address(self) -> str:
@@ -140,7 +142,33 @@ class CloudProcess:
         return code
 
     def __enter__(self) -> "CloudProcess":
-        return self.start()
+        self._previous_handler = _interrupt_on_sigterm()
+        try:
+            return self.start()
+        except BaseException:
+            self.__exit__()
+            raise
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        try:
+            self.stop()
+        finally:
+            if self._previous_handler is not None:
+                signal.signal(signal.SIGTERM, self._previous_handler)
+                self._previous_handler = None
+
+
+def _interrupt_on_sigterm():
+    """In the main thread with no SIGTERM handler of its own: SIGTERM raises KeyboardInterrupt.
+
+    Without it, `kill <pid>` of a benchmark or `tandem demo` ends the process without
+    running the `with CloudProcess` exit, and the cloud child is left running.
+    Returns the handler to restore, or None when nothing was changed.
+    """
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        return None
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
