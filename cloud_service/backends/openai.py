@@ -31,7 +31,7 @@ from cloud_service.backends.llama import PromptTokenizer
 from cloud_service.fusion import Distribution, FuseSession, check_fits, plan_step
 from edge_agent.config import ConfigError
 from edge_agent.decode import FINISH_LENGTH, FINISH_STOP, DecodeResult, Piece
-from edge_agent.llm import load_vocab, vocab_fingerprint
+from edge_agent.llm import eog_ids, load_vocab, vocab_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ class OpenAIBackend(Backend):
         self.capabilities = ("generate", "sketch") + (("fuse",) if vocab_path else ())
         self._prompts: PromptTokenizer | None = None
         self._ids_by_text: dict[str, int] = {}
+        self._end_ids: list[int] = []
         self._model = settings.model
         self._client: httpx.AsyncClient | None = None
 
@@ -90,6 +91,7 @@ class OpenAIBackend(Backend):
             self._prompts = PromptTokenizer(vocab)
             fingerprint, n_vocab = vocab_fingerprint(vocab), vocab.n_vocab()
             self._ids_by_text = _ids_by_text(vocab)
+            self._end_ids = sorted(eog_ids(vocab))
         if not self._model:
             try:
                 self._model = _first_model(self.settings)
@@ -235,6 +237,10 @@ class OpenAIBackend(Backend):
                                 "temperature": 0.0, "logprobs": top_k, "echo": echo}
         if echo:
             body["return_tokens_as_token_ids"] = True
+        else:
+            # A server that samples an end-of-turn token returns no token and so no log-probabilities
+            # (llama-cpp-python's does); forbid sampling it. The log-probabilities are the model's own.
+            body["logit_bias"] = {str(token): -100 for token in self._end_ids}
         try:
             response = await self._send("POST", "/completions", json=body)
         except BackendError as exc:

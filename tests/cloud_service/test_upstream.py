@@ -132,3 +132,26 @@ async def test_unreadable_api_key_file_names_the_key(smol_path: Path, tmp_path: 
     with pytest.raises(ConfigError, match="server.upstream_api_key_file: cannot read"):
         await start_server(upstream_config(smol_path, "http://127.0.0.1:1/v1",
                                            upstream_api_key_file=str(tmp_path / "missing")))
+
+
+async def test_fuse_scores_a_position_where_the_turn_ends(smol_path: Path, upstream_url: str, fingerprint: str) -> None:
+    # An upstream that samples end-of-turn returns no token and no log-probabilities; the
+    # backend forbids sampling it so the distribution (end of turn included) still comes back.
+    from edge_agent.llm import load_vocab
+
+    eos = load_vocab(smol_path).token_eos()
+    server = await start_server(upstream_config(smol_path, upstream_url))
+    await server.load_model()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            fuse = pb_grpc.CloudModelStub(channel).Fuse(timeout=60)
+            await fuse.write(pb.FuseRequest(open=pb.FuseOpen(vocab_fingerprint=fingerprint, prompt="Say OK.", top_k=5)))
+            await fuse.read()
+            await fuse.write(pb.FuseRequest(step=pb.FuseStep(append=[pb.FuseAppend(text="OK.")])))
+            response = await fuse.read()
+            await fuse.done_writing()
+            assert await fuse.code() == grpc.StatusCode.OK
+    finally:
+        await server.stop(0)
+    (row,) = response.positions
+    assert eos in row.ids and row.ids[0] == eos  # the model would end its turn here
