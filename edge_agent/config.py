@@ -306,8 +306,8 @@ def validate(config: Config) -> None:
     need(config.server.session_idle_s > 0, "server.session_idle_s", "must be positive")
     need(config.server.n_threads >= 0, "server.n_threads", "must be 0 (all cores) or more")
     need(config.server.backend in BACKENDS, "server.backend", f"must be one of {', '.join(BACKENDS)}")
-    need(config.server.backend != "openai" or bool(config.server.upstream_url), "server.upstream_url",
-         'must be set (e.g. "http://127.0.0.1:8000/v1") when server.backend = "openai"')
+    need(config.server.backend != "openai" or bool(config.server.upstream_url), "server.backend",
+         'is "openai" but server.upstream_url is not set (e.g. "http://127.0.0.1:8000/v1")')
     need(config.server.upstream_timeout_s > 0, "server.upstream_timeout_s", "must be positive")
     need(config.server.upstream_scoring in ("echo", "single"), "server.upstream_scoring", "must be echo or single")
     need(bool(config.server.tls_cert_file) == bool(config.server.tls_key_file), "server.tls_key_file",

@@ -51,6 +51,13 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
         ("[server]\nport = 70000\n", "'server.port' must be between 0 and 65535"),
         ("[edge]\nstrategy = 'magic'\n", "'edge.strategy' must be one of"),
         ("[edge\nmodel = 1\n", "not valid TOML"),
+        ("[server]\nbackend = 'vllm'\n", "'server.backend' must be one of llama.cpp, openai"),
+        ("[server]\nbackend = 'openai'\n", "'server.backend' is \"openai\" but server.upstream_url is not set"),
+        ("[server]\nupstream_scoring = 'batch'\n", "'server.upstream_scoring' must be echo or single"),
+        ("[server]\ntls_cert_file = 'a.pem'\n", "'server.tls_key_file' and server.tls_cert_file must be set together"),
+        ("[server]\ntls_client_ca_file = 'ca.pem'\n", "'server.tls_client_ca_file' needs server.tls_cert_file"),
+        ("[cloud]\ncert_file = 'edge.pem'\n", "'cloud.key_file' and cloud.cert_file must be set together"),
+        ("[server]\nmetrics_port = 70000\n", "'server.metrics_port' must be between 0 (off) and 65535"),
     ],
 )
 def test_bad_file_names_key_and_file(tmp_path: Path, text: str, expected: str) -> None:
