@@ -1,4 +1,4 @@
-"""The CloudModel service: Info, Generate and Sketch over the hosted backend."""
+"""The CloudModel service: Info, Generate, Sketch and Fuse over a backend (validation and gRPC only)."""
 
 from __future__ import annotations
 

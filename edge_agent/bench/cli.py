@@ -180,6 +180,7 @@ def bench_load(args: argparse.Namespace, config: Config) -> int:
     import sys
 
     from edge_agent.bench import load
+    from edge_agent.bench.load_report import format_report
     from edge_agent.cloud_process import CloudStartError
 
     def stop(signum: int, frame: object) -> None:
@@ -197,5 +198,5 @@ def bench_load(args: argparse.Namespace, config: Config) -> int:
     except CloudStartError as exc:
         print(f"tandem: error: {exc}", file=sys.stderr)
         return 1
-    print(load.format_report(report), flush=True)
+    print(format_report(report), flush=True)
     return 1 if report.unexpected else 0
