@@ -51,7 +51,24 @@ def denied(handler: grpc.RpcMethodHandler, code: grpc.StatusCode, details: str) 
     return same_kind(handler, abort)
 
 
-class TokenAuth(grpc.aio.ServerInterceptor):
+class CloudModelInterceptor(grpc.aio.ServerInterceptor):
+    """Passes tandem.v1.CloudModel handlers through `wrap`; health and reflection go by untouched."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or not handler_call_details.method.startswith(PROTECTED):
+            return handler
+        return self.wrap(handler, handler_call_details)
+
+    def wrap(self, handler: grpc.RpcMethodHandler, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        raise NotImplementedError
+
+
+class TokenAuth(CloudModelInterceptor):
     """Every CloudModel call must carry one of the allowed tokens (compared in constant time)."""
 
     def __init__(self, tokens: Sequence[str]) -> None:
@@ -66,15 +83,8 @@ class TokenAuth(grpc.aio.ServerInterceptor):
             ok |= hmac.compare_digest(allowed, given)
         return ok
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None or not handler_call_details.method.startswith(PROTECTED):
-            return handler
-        token = bearer_token(handler_call_details.invocation_metadata)
+    def wrap(self, handler: grpc.RpcMethodHandler, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        token = bearer_token(details.invocation_metadata)
         if token is None:
             return denied(handler, grpc.StatusCode.UNAUTHENTICATED, MISSING)
         if not self.allows(token):

@@ -11,11 +11,10 @@ import inspect
 import logging
 import math
 import time
-from typing import Awaitable, Callable
 
 import grpc
 
-from cloud_service.auth import PROTECTED, same_kind
+from cloud_service.auth import PROTECTED, CloudModelInterceptor, same_kind
 
 log = logging.getLogger(__name__)
 
@@ -146,21 +145,14 @@ def _code_name(context: grpc.aio.ServicerContext, default: grpc.StatusCode) -> s
     return (code or default).name
 
 
-class MetricsInterceptor(grpc.aio.ServerInterceptor):
+class MetricsInterceptor(CloudModelInterceptor):
     """Counts, times and labels every CloudModel call (outermost, so auth failures count too)."""
 
     def __init__(self, metrics: ServiceMetrics) -> None:
         self.metrics = metrics
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None or not handler_call_details.method.startswith(PROTECTED):
-            return handler
-        method = handler_call_details.method[len(PROTECTED):]
+    def wrap(self, handler: grpc.RpcMethodHandler, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        method = details.method[len(PROTECTED):]
         inner = handler.unary_unary or handler.unary_stream or handler.stream_unary or handler.stream_stream
         behavior = self._stream(method, inner) if inspect.isasyncgenfunction(inner) else self._unary(method, inner)
         return same_kind(handler, behavior)
