@@ -29,7 +29,7 @@ import httpx
 from cloud_service.backends.base import Append, Backend, BackendError, ModelInfo, Prompt
 from cloud_service.backends.llama import PromptTokenizer
 from cloud_service.fusion import Distribution, FuseSession, check_fits, plan_step
-from edge_agent.config import ConfigError
+from edge_agent.cloud_channel import read_tokens
 from edge_agent.decode import FINISH_LENGTH, FINISH_STOP, DecodeResult, Piece
 from edge_agent.llm import eog_ids, load_vocab, vocab_fingerprint
 
@@ -49,15 +49,15 @@ class UpstreamSettings:
     @classmethod
     def from_config(cls, config) -> "UpstreamSettings":
         """From a ServerConfig; an unreadable key file is an error naming the key."""
-        api_key = ""
-        if config.upstream_api_key_file:
-            path = Path(config.upstream_api_key_file).expanduser()
-            try:
-                api_key = path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(f"server.upstream_api_key_file: cannot read {path}: {exc.strerror}") from None
+        key_file = config.upstream_api_key_file
+        api_key = read_tokens(key_file, "server.upstream_api_key_file")[0] if key_file else ""
         return cls(config.upstream_url.rstrip("/"), config.upstream_model, api_key,
                    config.upstream_timeout_s, config.upstream_scoring)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The upstream's Authorization header, if it has an API key."""
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
 
 class OpenAIBackend(Backend):
@@ -111,8 +111,7 @@ class OpenAIBackend(Backend):
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:  # created lazily: it belongs to the serving event loop
-            headers = {"Authorization": f"Bearer {self.settings.api_key}"} if self.settings.api_key else {}
-            self._client = httpx.AsyncClient(base_url=self.settings.url, headers=headers,
+            self._client = httpx.AsyncClient(base_url=self.settings.url, headers=self.settings.headers,
                                              timeout=httpx.Timeout(self.settings.timeout_s, connect=5.0))
         return self._client
 
@@ -355,9 +354,8 @@ async def _sse_events(response: httpx.Response) -> AsyncIterator[dict[str, Any]]
 
 def _first_model(settings: UpstreamSettings) -> str:
     """Blocking GET /models at start-up."""
-    headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
     try:
-        response = httpx.get(f"{settings.url}/models", headers=headers, timeout=5.0)
+        response = httpx.get(f"{settings.url}/models", headers=settings.headers, timeout=5.0)
     except httpx.HTTPError as exc:
         raise BackendError(grpc.StatusCode.UNAVAILABLE, f"the upstream at {settings.url} is unreachable: {exc}") from None
     if not response.is_success:

@@ -129,7 +129,7 @@ async def test_upstream_api_key(smol_path: Path, tmp_path: Path) -> None:
 async def test_unreadable_api_key_file_names_the_key(smol_path: Path, tmp_path: Path) -> None:
     from edge_agent.config import ConfigError
 
-    with pytest.raises(ConfigError, match="server.upstream_api_key_file: cannot read"):
+    with pytest.raises(ConfigError, match="'server.upstream_api_key_file': cannot read"):
         await start_server(upstream_config(smol_path, "http://127.0.0.1:1/v1",
                                            upstream_api_key_file=str(tmp_path / "missing")))
 
