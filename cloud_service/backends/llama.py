@@ -27,9 +27,15 @@ class PromptTokenizer:
     def __init__(self, llm) -> None:
         self.llm = llm
         self.template = ChatTemplate(llm)
+        self._last: tuple[Prompt, list[int]] | None = None  # the servicer counts a prompt, then runs it
 
     def tokens(self, prompt: Prompt) -> list[int]:
         """Rendered with the chat template unless raw."""
+        if self._last is None or self._last[0] != prompt:
+            self._last = (prompt, self._tokenize(prompt))
+        return list(self._last[1])
+
+    def _tokenize(self, prompt: Prompt) -> list[int]:
         if prompt.raw:
             return self.llm.tokenize(prompt.text.encode("utf-8"), add_bos=True, special=False)
         messages = ([ChatMessage("system", prompt.system)] if prompt.system else []) + [
@@ -141,7 +147,7 @@ class LlamaBackend(Backend):
 
     async def fuse_open(self, session: FuseSession, prompt: Prompt) -> list[Distribution]:
         assert self._prompts is not None and self.fusion is not None
-        tokens = self._prompts.tokens(Prompt(prompt.text, raw=False, system=prompt.system))
+        tokens = self._prompts.tokens(prompt)
         return await self.run(lambda: self.fusion.open(session, tokens))
 
     async def fuse_step(

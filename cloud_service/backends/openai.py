@@ -181,7 +181,7 @@ class OpenAIBackend(Backend):
 
     async def fuse_open(self, session: FuseSession, prompt: Prompt) -> list[Distribution]:
         assert self._prompts is not None and self.info is not None
-        tokens = self._prompts.tokens(Prompt(prompt.text, raw=False, system=prompt.system))
+        tokens = self._prompts.tokens(prompt)
         check_fits(len(tokens), self.n_ctx)
         rows = await self._score(tokens, [], session.top_k)
         session.tokens, session.drafts, session.rows = tokens, [], rows
