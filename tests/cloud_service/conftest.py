@@ -1,4 +1,5 @@
-"""A real OpenAI-compatible upstream for the `openai` backend: llama-cpp-python's own server.
+"""Cloud services for the tests: `serving(config)` in process, and a real OpenAI-compatible
+upstream for the `openai` backend: llama-cpp-python's own server.
 
 It runs `python -m llama_cpp.server` (the `[server]` extra) on loopback with the
 SmolLM2-135M test model, once per test session.
@@ -6,17 +7,32 @@ SmolLM2-135M test model, once per test session.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import AsyncIterator
 
 import httpx
 import pytest
 
+from cloud_service.server import CloudServer, start_server
 from edge_agent.cloud_process import free_port, terminate
+from edge_agent.config import ServerConfig
 
 UPSTREAM_ALIAS = "SmolLM2-135M-Instruct.Q4_1.gguf"  # the name the embedded backend reports too
+
+
+@contextlib.asynccontextmanager
+async def serving(config: ServerConfig) -> AsyncIterator[CloudServer]:
+    """A cloud service in this process on loopback, its model loaded; stopped (no grace) on exit."""
+    server = await start_server(config)
+    try:
+        await server.load_model()
+        yield server
+    finally:
+        await server.stop(0)
 
 
 def start_upstream(model: Path, log_path: Path, n_ctx: int = 1024, api_key: str = "") -> tuple[subprocess.Popen, str]:

@@ -12,21 +12,19 @@ from pathlib import Path
 import grpc
 import pytest
 
-from cloud_service.server import CloudServer, start_server
+from cloud_service.server import CloudServer
 from edge_agent.config import ServerConfig
 from protos import tandem_pb2 as pb
 from protos import tandem_pb2_grpc as pb_grpc
+from tests.cloud_service.conftest import serving
 
 
 @pytest.fixture(scope="module", params=["llama.cpp", "openai"])
 async def cloud(request: pytest.FixtureRequest, smol_path: Path):
     upstream = request.getfixturevalue("upstream_url") if request.param == "openai" else ""
-    server = await start_server(ServerConfig(port=0, model=str(smol_path), n_ctx=512, n_threads=1,
-                                             max_sessions=2, session_idle_s=60.0,
-                                             backend=request.param, upstream_url=upstream))
-    await server.load_model()
-    yield server
-    await server.stop(0)
+    async with serving(ServerConfig(port=0, model=str(smol_path), n_ctx=512, n_threads=1, max_sessions=2,
+                                    session_idle_s=60.0, backend=request.param, upstream_url=upstream)) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -166,10 +164,8 @@ async def test_too_many_sessions_is_resource_exhausted(cloud: CloudServer, stub)
 
 
 async def test_idle_session_expires(smol_path: Path) -> None:
-    server = await start_server(ServerConfig(port=0, model=str(smol_path), n_ctx=256, n_threads=1,
-                                             session_idle_s=0.5))
-    await server.load_model()
-    try:
+    async with serving(ServerConfig(port=0, model=str(smol_path), n_ctx=256, n_threads=1,
+                                    session_idle_s=0.5)) as server:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             session = Session(pb_grpc.CloudModelStub(channel))
             await session.send(opening(server))
@@ -177,5 +173,3 @@ async def test_idle_session_expires(smol_path: Path) -> None:
             assert await session.call.code() == grpc.StatusCode.DEADLINE_EXCEEDED
             assert "expired after 0.5s" in await session.call.details()
         assert server.servicer.backend.sessions.sessions == {}
-    finally:
-        await server.stop(0)

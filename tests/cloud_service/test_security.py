@@ -31,6 +31,7 @@ from edge_agent.config import CloudConfig, ConfigError, ServerConfig
 from edge_agent.privacy import AuditLog, PrivacyGuard
 from protos import tandem_pb2 as pb
 from protos import tandem_pb2_grpc as pb_grpc
+from tests.cloud_service.conftest import serving
 
 TOKEN = "tok-2f9c1e77a0b4"
 OTHER_TOKEN = "tok-second-allowed"
@@ -111,22 +112,15 @@ def settings(smol_path: Path, **overrides) -> ServerConfig:
     return ServerConfig(port=0, model=str(smol_path), n_ctx=512, n_threads=1, max_tokens_limit=16, **overrides)
 
 
-async def running(config: ServerConfig):
-    server = await start_server(config)
-    await server.load_model()
-    return server
-
-
 # -- servers ------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 async def guarded(smol_path: Path, token_file: Path):
     """Plaintext, token required, tight limits, metrics on."""
-    server = await running(settings(smol_path, token_file=str(token_file), max_prompt_chars=200,
-                                    max_message_bytes=4096, max_concurrent_rpcs=2, metrics_port=free_port()))
-    yield server
-    await server.stop(0)
+    async with serving(settings(smol_path, token_file=str(token_file), max_prompt_chars=200,
+                                max_message_bytes=4096, max_concurrent_rpcs=2, metrics_port=free_port())) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -137,17 +131,16 @@ async def stub(guarded: CloudServer):
 
 @pytest.fixture(scope="module")
 async def tls_server(smol_path: Path, pki: Pki):
-    server = await running(settings(smol_path, tls_cert_file=str(pki.server_cert), tls_key_file=str(pki.server_key)))
-    yield server
-    await server.stop(0)
+    async with serving(settings(smol_path, tls_cert_file=str(pki.server_cert),
+                                tls_key_file=str(pki.server_key))) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 async def mtls_server(smol_path: Path, pki: Pki, token_file: Path):
-    server = await running(settings(smol_path, tls_cert_file=str(pki.server_cert), tls_key_file=str(pki.server_key),
-                                    tls_client_ca_file=str(pki.ca), token_file=str(token_file)))
-    yield server
-    await server.stop(0)
+    async with serving(settings(smol_path, tls_cert_file=str(pki.server_cert), tls_key_file=str(pki.server_key),
+                                tls_client_ca_file=str(pki.ca), token_file=str(token_file))) as server:
+        yield server
 
 
 def fuse_open(cloud: CloudServer, prompt: str = "Count to ten.", system: str = "") -> pb.FuseRequest:

@@ -15,7 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cloud_service.server import CloudServer, start_server
 from edge_agent.config import ServerConfig
-from tests.cloud_service.conftest import UPSTREAM_ALIAS
+from tests.cloud_service.conftest import UPSTREAM_ALIAS, serving
 from protos import tandem_pb2 as pb
 from protos import tandem_pb2_grpc as pb_grpc
 
@@ -26,13 +26,9 @@ LIMIT = 128
 @pytest.fixture(scope="module", params=["llama.cpp", "openai"])
 async def cloud(request: pytest.FixtureRequest, smol_path: Path):
     upstream = request.getfixturevalue("upstream_url") if request.param == "openai" else ""
-    server = await start_server(
-        ServerConfig(port=0, model=str(smol_path), n_ctx=N_CTX, max_tokens_limit=LIMIT, n_threads=1,
-                     backend=request.param, upstream_url=upstream)
-    )
-    await server.load_model()
-    yield server
-    await server.stop(0)
+    async with serving(ServerConfig(port=0, model=str(smol_path), n_ctx=N_CTX, max_tokens_limit=LIMIT, n_threads=1,
+                                    backend=request.param, upstream_url=upstream)) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -55,15 +51,11 @@ async def test_info_describes_the_model(cloud: CloudServer, stub) -> None:
 
 
 async def test_info_without_a_vocabulary_has_no_fuse(upstream_url: str) -> None:
-    server = await start_server(ServerConfig(port=0, model="", backend="openai", upstream_url=upstream_url))
-    await server.load_model()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-            info = await pb_grpc.CloudModelStub(channel).Info(pb.InfoRequest())
-            chunks = [c async for c in pb_grpc.CloudModelStub(channel).Generate(
-                pb.GenerateRequest(prompt="Say hi.", max_tokens=3), timeout=60)]
-    finally:
-        await server.stop(0)
+    config = ServerConfig(port=0, model="", backend="openai", upstream_url=upstream_url)
+    async with serving(config) as server, grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        info = await pb_grpc.CloudModelStub(channel).Info(pb.InfoRequest())
+        chunks = [c async for c in pb_grpc.CloudModelStub(channel).Generate(
+            pb.GenerateRequest(prompt="Say hi.", max_tokens=3), timeout=60)]
     assert info.backend == "openai" and info.model_id == UPSTREAM_ALIAS  # from the upstream's /v1/models
     assert set(info.capabilities) == {"generate", "sketch"} and info.vocab_fingerprint == ""
     assert chunks[-1].completion_tokens >= 1 and "".join(c.text for c in chunks)

@@ -17,28 +17,23 @@ from edge_agent.cloud_process import free_port, terminate
 from edge_agent.config import ServerConfig
 from protos import tandem_pb2 as pb
 from protos import tandem_pb2_grpc as pb_grpc
-from tests.cloud_service.conftest import start_upstream
+from tests.cloud_service.conftest import serving, start_upstream
 
 
 async def call(config: ServerConfig, method: str, request, timeout: float = 60):
     """Start a cloud with `config`, make one call, stop it; the error if the call failed."""
-    server = await start_server(config)
-    await server.load_model()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-            stub = pb_grpc.CloudModelStub(channel)
-            try:
-                if method == "Generate":
-                    return [c async for c in stub.Generate(request, timeout=timeout)]
-                if method == "Fuse":
-                    fuse = stub.Fuse(timeout=timeout)
-                    await fuse.write(request)
-                    return await fuse.read()
-                return await getattr(stub, method)(request, timeout=timeout)
-            except grpc.aio.AioRpcError as exc:
-                return exc
-    finally:
-        await server.stop(0)
+    async with serving(config) as server, grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        stub = pb_grpc.CloudModelStub(channel)
+        try:
+            if method == "Generate":
+                return [c async for c in stub.Generate(request, timeout=timeout)]
+            if method == "Fuse":
+                fuse = stub.Fuse(timeout=timeout)
+                await fuse.write(request)
+                return await fuse.read()
+            return await getattr(stub, method)(request, timeout=timeout)
+        except grpc.aio.AioRpcError as exc:
+            return exc
 
 
 def upstream_config(smol_path: Path, url: str, **overrides) -> ServerConfig:
@@ -140,18 +135,14 @@ async def test_fuse_scores_a_position_where_the_turn_ends(smol_path: Path, upstr
     from edge_agent.llm import load_vocab
 
     eos = load_vocab(smol_path).token_eos()
-    server = await start_server(upstream_config(smol_path, upstream_url))
-    await server.load_model()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-            fuse = pb_grpc.CloudModelStub(channel).Fuse(timeout=60)
-            await fuse.write(pb.FuseRequest(open=pb.FuseOpen(vocab_fingerprint=fingerprint, prompt="Say OK.", top_k=5)))
-            await fuse.read()
-            await fuse.write(pb.FuseRequest(step=pb.FuseStep(append=[pb.FuseAppend(text="OK.")])))
-            response = await fuse.read()
-            await fuse.done_writing()
-            assert await fuse.code() == grpc.StatusCode.OK
-    finally:
-        await server.stop(0)
+    config = upstream_config(smol_path, upstream_url)
+    async with serving(config) as server, grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        fuse = pb_grpc.CloudModelStub(channel).Fuse(timeout=60)
+        await fuse.write(pb.FuseRequest(open=pb.FuseOpen(vocab_fingerprint=fingerprint, prompt="Say OK.", top_k=5)))
+        await fuse.read()
+        await fuse.write(pb.FuseRequest(step=pb.FuseStep(append=[pb.FuseAppend(text="OK.")])))
+        response = await fuse.read()
+        await fuse.done_writing()
+        assert await fuse.code() == grpc.StatusCode.OK
     (row,) = response.positions
     assert eos in row.ids and row.ids[0] == eos  # the model would end its turn here
