@@ -95,6 +95,8 @@ class CloudProcess:
         return f"{self.host}:{self.port}"
 
     def start(self, timeout: float = 180.0) -> "CloudProcess":
+        """Start the child and wait until it serves; until `stop()`, SIGTERM to us raises KeyboardInterrupt."""
+        self._previous_handler = _interrupt_on_sigterm()
         cmd = [sys.executable, "-m", "edge_agent.cli"]
         if self.config:
             cmd += ["--config", str(self.config)]
@@ -133,6 +135,9 @@ class CloudProcess:
 
     def stop(self, timeout: float = 30.0) -> int | None:
         """SIGTERM, then wait; SIGKILL if it does not stop in time."""
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGTERM, self._previous_handler)
+            self._previous_handler = None
         if self.proc is None:
             return None
         code = terminate(self.proc, timeout)
@@ -142,27 +147,21 @@ class CloudProcess:
         return code
 
     def __enter__(self) -> "CloudProcess":
-        self._previous_handler = _interrupt_on_sigterm()
         try:
             return self.start()
         except BaseException:
-            self.__exit__()
+            self.stop()
             raise
 
     def __exit__(self, *exc: object) -> None:
-        try:
-            self.stop()
-        finally:
-            if self._previous_handler is not None:
-                signal.signal(signal.SIGTERM, self._previous_handler)
-                self._previous_handler = None
+        self.stop()
 
 
 def _interrupt_on_sigterm():
     """In the main thread with no SIGTERM handler of its own: SIGTERM raises KeyboardInterrupt.
 
     Without it, `kill <pid>` of a benchmark or `tandem demo` ends the process without
-    running the `with CloudProcess` exit, and the cloud child is left running.
+    running `CloudProcess.stop()` (a `with` exit or a `finally`), and the cloud child is left running.
     Returns the handler to restore, or None when nothing was changed.
     """
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:

@@ -176,17 +176,12 @@ def _seconds(text: str) -> float:
 
 def bench_load(args: argparse.Namespace, config: Config) -> int:
     """Load and fault phases against clouds in child processes; exit 1 if something misbehaved."""
-    import signal
     import sys
 
     from edge_agent.bench import load
     from edge_agent.bench.load_report import format_report
     from edge_agent.cloud_process import CloudStartError
 
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # unwinds through the `with CloudProcess` blocks, which stop the children
-
-    signal.signal(signal.SIGTERM, stop)
     settings = load.LoadSettings(model=args.model, duration_s=args.duration, clients=args.clients,
                                  max_tokens=args.max_tokens, max_sessions=args.max_sessions, grace_s=args.grace,
                                  n_threads=args.threads)
