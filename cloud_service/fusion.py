@@ -62,7 +62,6 @@ class SessionTable:
 
     def close(self, session: FuseSession) -> None:
         self.sessions.pop(session.id, None)
-        session.saved = None
 
 
 def plan_step(
