@@ -3,9 +3,10 @@
 Only one session's tokens are resident in the llama.cpp context at a time; when
 another session (or a Generate call) needs the model, the resident session's KV
 cache is copied out (`edge_agent.kv.save`) and copied back when it is next used.
-Every token after the prompt is evaluated one at a time, so the distributions a
-session sees do not depend on how the edge batched its drafts: speculative and
-step-by-step fused decoding stay token-for-token identical.
+Every token after the prompt is evaluated in decode calls of exactly SCORE_BATCH
+tokens (`edge_agent.kv.extend_fixed`), so the distributions a session sees do not
+depend on how the edge grouped its drafts: speculative and step-by-step fused
+decoding stay token-for-token identical, and a round trip's drafts cost one call.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from edge_agent import kv
 MAX_TOP_K = 100
 DEFAULT_TOP_K = 20
 MAX_DRAFT = 32
+# Tokens per decode call when scoring: the default draft (7) plus the token before it.
+# Every call costs the same whatever it holds, so step-by-step fusion (one token per
+# call) pays for 8; speculative rounds fill the call.
+SCORE_BATCH = 8
 
 
 class FuseRequestError(ValueError):
@@ -65,7 +70,8 @@ class SessionTable:
 
 
 def plan_step(
-    session: FuseSession, keep: int, appends: Sequence[list[int]], drafts: Sequence[int], n_vocab: int, n_ctx: int
+    session: FuseSession, keep: int, appends: Sequence[list[int]], drafts: Sequence[int], n_vocab: int, n_ctx: int,
+    reserve: int = 0,
 ) -> list[int]:
     """Check a step against the session; the committed tokens after it (prompt + answer so far)."""
     if keep > len(session.drafts):
@@ -77,13 +83,15 @@ def plan_step(
     if bad:
         raise FuseRequestError(f"token id {bad[0]} is outside the vocabulary (n_vocab={n_vocab})")
     committed = session.tokens + session.drafts[:keep] + new_tokens
-    check_fits(len(committed) + len(drafts), n_ctx)
+    check_fits(len(committed) + len(drafts), n_ctx, reserve)
     return committed
 
 
-def check_fits(n: int, n_ctx: int) -> None:
-    if n >= n_ctx:
-        raise FuseRequestError(f"the session would hold {n} tokens but the context holds {n_ctx}")
+def check_fits(n: int, n_ctx: int, reserve: int = 0) -> None:
+    """A session of `n` tokens fits a context of `n_ctx`, `reserve` of them kept free (scoring's padding)."""
+    if n + max(reserve, 1) > n_ctx:
+        kept = f" ({reserve} kept free for scoring)" if reserve else ""
+        raise FuseRequestError(f"the session would hold {n} tokens but the context holds {n_ctx}{kept}")
 
 
 class FusionEngine:
@@ -117,41 +125,40 @@ class FusionEngine:
             kv.restore(self.llm, session.saved)
             session.saved = None
             self.switches += 1
-        else:
-            kv.truncate(self.llm, 0)
+        # A new session keeps what is in the context: `open` reuses a shared prompt prefix.
         self.resident = session
 
     # -- steps ----------------------------------------------------------------------
 
     def open(self, session: FuseSession, prompt_tokens: Sequence[int]) -> list[Distribution]:
         """Evaluate the prompt; return the distribution of the first answer token."""
-        check_fits(len(prompt_tokens), self.llm.n_ctx())
+        check_fits(len(prompt_tokens), self.llm.n_ctx(), SCORE_BATCH)
         self._activate(session)
-        logits = kv.sync_to(self.llm, list(prompt_tokens), logit_rows=1)
+        logits = kv.prefill(self.llm, prompt_tokens)
         session.tokens = list(prompt_tokens)
-        session.rows = [self._top_k(logits[-1], session.top_k)]
+        session.rows = [self._top_k(logits, session.top_k)]
         return session.rows
 
     def step(
         self, session: FuseSession, keep: int, appends: Sequence[list[int]], drafts: Sequence[int]
     ) -> list[Distribution]:
         """Keep `keep` drafts, append token runs, score new drafts; len(drafts)+1 distributions."""
-        committed = plan_step(session, keep, appends, drafts, self.llm.n_vocab(), self.llm.n_ctx())
+        committed = plan_step(session, keep, appends, drafts, self.llm.n_vocab(), self.llm.n_ctx(), SCORE_BATCH)
         new_tokens = committed[len(session.tokens) + keep:]
         self._activate(session)
         kv.truncate(self.llm, len(session.tokens) + keep)
+        to_score = new_tokens + list(drafts)
+        logits = kv.extend_fixed(self.llm, to_score, SCORE_BATCH) if to_score else None
         if new_tokens:
-            for token in new_tokens:
-                last_logits = kv.extend(self.llm, [token])[-1]
-            end_row = self._top_k(last_logits, session.top_k)
+            end_row = self._top_k(logits[len(new_tokens) - 1], session.top_k)
         else:
             # Nothing appended: the distribution at the committed end was computed by the
             # previous answer. Re-evaluating a token would change the KV cache's floats.
             end_row = session.rows[keep]
         session.tokens = committed
         rows = [end_row]
-        for token in drafts:
-            rows.append(self._top_k(kv.extend(self.llm, [token])[-1], session.top_k))
+        if drafts:
+            rows += [self._top_k(row, session.top_k) for row in logits[len(new_tokens):]]
         session.drafts = list(drafts)
         session.rows = rows
         session.last_used = time.monotonic()

@@ -9,6 +9,7 @@ import codecs
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
+from edge_agent import kv
 from edge_agent.llm import eog_ids
 
 FINISH_STOP = "stop"
@@ -60,6 +61,7 @@ def decode_stream(
     stop = [s for s in stop if s]
     held = ""  # text kept back because it may be the start of a stop string
     pending_ids: list[int] = []
+    kv.forget_prefill(llm)  # generate() rewrites the context from the shared prefix on
     generator = llm.generate(
         list(prompt_tokens), temp=temperature, top_k=40 if temperature > 0 else 1,
         top_p=0.95 if temperature > 0 else 1.0, min_p=0.05 if temperature > 0 else 0.0,

@@ -25,6 +25,7 @@ def truncate(llm, n: int) -> None:
     if n < llm.n_tokens:
         llm._ctx.kv_cache_seq_rm(-1, n, -1)
         llm.n_tokens = n
+    llm._tandem_prefilled = min(getattr(llm, "_tandem_prefilled", 0), n)
 
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -66,6 +67,63 @@ def extend(llm, tokens: Sequence[int], logit_rows: int = 1) -> np.ndarray:
     return np.stack(rows)
 
 
+def extend_fixed(llm, tokens: Sequence[int], batch: int) -> np.ndarray:
+    """Append `tokens` in decode calls of exactly `batch` tokens; return the logits after every one.
+
+    llama.cpp's floats for a token depend on how many tokens share its decode call
+    (a different matrix kernel per batch size), not on which of them it is or how the
+    sequence was split into calls. Padding every call to the same size, with copies of
+    the call's last token placed after it and dropped from the KV cache afterwards, so
+    gives each token the same logits however the caller groups the tokens.
+    """
+    tokens = list(tokens)
+    if not tokens:
+        raise ValueError("extend_fixed() needs at least one token")
+    if llm.n_tokens + len(tokens) - 1 + batch > llm.n_ctx():
+        raise OverflowError(f"{llm.n_tokens + len(tokens)} tokens and their padding do not fit the context of {llm.n_ctx()}")
+    n_vocab = llm.n_vocab()
+    rows: list[np.ndarray] = []
+    for start in range(0, len(tokens), batch):
+        chunk = tokens[start : start + batch]
+        n_past = llm.n_tokens
+        llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
+        # Logits for every row, padding included: the output layer's batch size counts too.
+        llm._batch.set_batch(batch=chunk + [chunk[-1]] * (batch - len(chunk)), n_past=n_past, logits_all=True)
+        llm._ctx.decode(llm._batch)
+        llm._ctx.kv_cache_seq_rm(-1, n_past + len(chunk), -1)
+        llm.input_ids[n_past : n_past + len(chunk)] = chunk
+        llm.n_tokens += len(chunk)
+        rows.extend(np.ctypeslib.as_array(llm._ctx.get_logits_ith(j), shape=(n_vocab,)).copy() for j in range(len(chunk)))
+    return np.stack(rows)
+
+
+PROMPT_BATCH = 64  # tokens per decode call in `prefill`
+
+
+def prefill(llm, tokens: Sequence[int]) -> np.ndarray:
+    """Make the context hold exactly the prompt `tokens`; return the logits after the last one.
+
+    Every prompt token is computed in a call of PROMPT_BATCH tokens (`extend_fixed`), so
+    the prefix a previous `prefill` left in the cache holds the very floats a fresh
+    evaluation would give: it is reused (the same notes are not read twice) and the
+    answer still does not depend on what ran before. Code that rewrites the context
+    any other way (llama-cpp-python's generate or eval) calls `forget_prefill` first.
+    """
+    tokens = list(tokens)
+    reusable = min(common_prefix(committed(llm), tokens), getattr(llm, "_tandem_prefilled", 0), len(tokens) - 1)
+    truncate(llm, reusable)
+    if len(tokens) - 1 + PROMPT_BATCH > llm.n_ctx():  # no room for the padding: plain calls, nothing reusable
+        return extend(llm, tokens[reusable:])[-1]
+    logits = extend_fixed(llm, tokens[reusable:], PROMPT_BATCH)
+    llm._tandem_prefilled = len(tokens)
+    return logits[-1]
+
+
+def forget_prefill(llm) -> None:
+    """The context is about to be rewritten outside this module: no prefix is reusable by `prefill`."""
+    llm._tandem_prefilled = 0
+
+
 def sync_to(llm, tokens: Sequence[int], logit_rows: int = 1) -> np.ndarray:
     """Make the context hold exactly `tokens`, reusing the longest common prefix; return the last logits.
 
@@ -99,6 +157,7 @@ def restore(llm, saved: SavedSequence) -> None:
     import llama_cpp
 
     llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+    forget_prefill(llm)
     buffer = (ctypes.c_uint8 * len(saved.data)).from_buffer_copy(saved.data)
     if llama_cpp.llama_state_seq_set_data(llm._ctx.ctx, buffer, len(saved.data), 0) == 0:
         raise RuntimeError("llama.cpp could not restore a saved sequence")

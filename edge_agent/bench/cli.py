@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from edge_agent.config import Config
@@ -157,12 +158,22 @@ def bench_quality(args: argparse.Namespace, config: Config) -> int:
 
 def bench_fuse(args: argparse.Namespace, config: Config) -> int:
     from edge_agent.bench import fuse
+    from edge_agent.fusion.rules import make_rule
 
     edge, cloud = args.edge_model or config.edge.model, args.cloud_model or config.server.model
     draft = config.fuse.draft if args.draft is None else args.draft
-    rule = args.rule or config.fuse.rule
+    rule_name = args.rule or config.fuse.rule
+    if rule_name == "proxy":
+        print("tandem bench fuse: the proxy rule needs a base model; use fixed, entropy or gate", file=sys.stderr)
+        return 2
+    try:
+        rule = make_rule(rule_name, config.fuse.cloud_weight, config.fuse.gate_path())
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"tandem bench fuse: {exc}", file=sys.stderr)
+        return 2
+    described = f"{rule_name} (cloud weight {config.fuse.cloud_weight})" if rule_name == "fixed" else rule_name
     print(f"# tandem bench fuse: edge {edge}, cloud {cloud} (separate process, loopback gRPC), "
-          f"{len(fuse.PROMPTS)} prompts x {args.max_tokens} tokens, greedy, rule {rule}, {os.cpu_count()} cores",
+          f"{len(fuse.PROMPTS)} prompts x {args.max_tokens} tokens, greedy, rule {described}, {os.cpu_count()} cores",
           flush=True)
     print(fuse.run(edge, cloud, args.max_tokens, draft, rule, args.pin), flush=True)
     return 0

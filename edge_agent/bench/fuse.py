@@ -18,7 +18,8 @@ from edge_agent.cloud_client import CloudClient
 from edge_agent.cloud_process import CloudProcess
 from edge_agent.context import PrivateContext
 from edge_agent.decode import DecodeResult
-from edge_agent.fusion import FusedDecoder, FuseSettings, make_rule
+from edge_agent.fusion import FusedDecoder, FuseSettings
+from edge_agent.fusion.rules import FusionRule
 from edge_agent.fusion.spans import SpanWatcher
 from edge_agent.local_model import EdgeModel
 from edge_agent.models import resolve_model
@@ -67,7 +68,7 @@ def _client(address: str, guard: PrivacyGuard, audit: AuditLog) -> CloudClient:
     return CloudClient(address, audit, guard, timeout_s=600)
 
 
-def run_fused(edge: EdgeModel, address: str, audit: AuditLog, max_tokens: int, draft: int, rule: str) -> tuple[ModeFigures, int]:
+def run_fused(edge: EdgeModel, address: str, audit: AuditLog, max_tokens: int, draft: int, rule: FusionRule) -> tuple[ModeFigures, int]:
     figures, cogenesis_up = ModeFigures(), 0
     for instruction in PROMPTS:
         guard = PrivacyGuard(NOTES.lines)
@@ -76,7 +77,7 @@ def run_fused(edge: EdgeModel, address: str, audit: AuditLog, max_tokens: int, d
         started = time.perf_counter()
         first = channel.open(instruction, prompts.CLOUD_PUBLIC_SYSTEM, edge.vocab_fingerprint, 20)
         decoder = FusedDecoder(edge.llm, edge.chat_tokens(prompts.edge_messages(instruction, NOTES)), channel,
-                               make_rule(rule), SpanWatcher(guard), FuseSettings(max_tokens=max_tokens, draft=draft))
+                               rule, SpanWatcher(guard), FuseSettings(max_tokens=max_tokens, draft=draft))
         for _ in decoder.run(first):
             pass
         figures.seconds += time.perf_counter() - started
@@ -122,7 +123,7 @@ def run_edge_only(edge: EdgeModel, max_tokens: int) -> ModeFigures:
     return figures
 
 
-def run(edge_model: str, cloud_model: str, max_tokens: int, draft: int, rule: str, pin: bool) -> str:
+def run(edge_model: str, cloud_model: str, max_tokens: int, draft: int, rule: FusionRule, pin: bool) -> str:
     """Run all modes; return the printed table. `pin`: edge on core 0, cloud on core 1."""
     edge_threads = 1 if pin else 0
     env = dict(os.environ, TANDEM_SERVER_N_CTX="4096")

@@ -139,12 +139,16 @@ class FusedDecoder:
                 residual = p
             return i, int(self._rng.choice(ids, p=residual / residual.sum()))
         n = len(drafts)
-        if self.settings.temperature <= 0:
-            own = int(np.argmax(edge_rows[n]))
-            if self.watcher.would_hold(self._piece(own), after=text):
-                return n, own  # the edge starts a private detail: it writes it, the cloud cannot know it
+        if self._starts_private(edge_rows[n], after=text):
+            return n, int(np.argmax(edge_rows[n]))
         ids, scores = self._fused(edge_rows[n], cloud_rows[n])
         return n, self._sample_or_argmax(ids, scores)
+
+    def _starts_private(self, edge_lp: np.ndarray, after: str | None = None) -> bool:
+        """Greedy only: the edge's own choice starts a private detail, so the edge writes it (the cloud cannot know it)."""
+        if self.settings.temperature > 0:
+            return False
+        return self.watcher.would_hold(self._piece(int(np.argmax(edge_lp))), after=after)
 
     # -- committing -------------------------------------------------------------------
 
@@ -182,17 +186,17 @@ class FusedDecoder:
         (from `FuseChannel.open`), or None to decode on the edge alone.
         """
         started = time.perf_counter()
-        # Evaluate the prompt from scratch rather than reusing a cached prefix: batch
-        # boundaries change llama.cpp's float results slightly, and the answer must not
-        # depend on what the model computed before.
-        kv.truncate(self.edge, 0)
-        edge_lp = kv.log_softmax(kv.extend(self.edge, self.prompt)[-1])
+        edge_lp = kv.log_softmax(kv.prefill(self.edge, self.prompt))  # reuses a previous answer's prompt prefix
         cloud_now = first_cloud_row  # the cloud's distribution at the committed end, if known
         if cloud_now is None:
             self.channel = None
         try:
             while self.stats.tokens < self.settings.max_tokens and not self.should_stop():
-                if self.channel is None or self.watcher.holding:
+                edge_only = self.channel is None or self.watcher.holding
+                drafts, edge_rows = ([], [edge_lp]) if edge_only else self._draft(edge_lp)
+                # An empty draft because the edge starts a private detail needs no round trip:
+                # the edge writes the detail whatever the cloud says.
+                if edge_only or (not drafts and self._starts_private(edge_lp)):
                     token = self._edge_pick(edge_lp)
                     self.stats.edge_alone += 1
                     if token in self._eog:
@@ -203,7 +207,6 @@ class FusedDecoder:
                     if text:
                         yield text
                     continue
-                drafts, edge_rows = self._draft(edge_lp)
                 if drafts or cloud_now is None or self._pending:
                     try:
                         cloud_rows = self.channel.step(self._keep, self._pending, drafts)

@@ -24,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
+from edge_agent import kv
 from edge_agent.llm import ChatMessage
 from edge_agent.local_model import EdgeModel, PromptTooLong
 
@@ -122,6 +123,7 @@ def next_token_logits(llm, tokens: Sequence[int]) -> np.ndarray:
         if a != b:
             break
         keep += 1
+    kv.forget_prefill(llm)
     llm.n_tokens = keep  # eval() drops the KV cache from here on
     llm.eval(list(tokens[keep:]))
     logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),))
