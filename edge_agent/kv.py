@@ -67,8 +67,9 @@ def extend(llm, tokens: Sequence[int], logit_rows: int = 1) -> np.ndarray:
     return np.stack(rows)
 
 
-def extend_fixed(llm, tokens: Sequence[int], batch: int) -> np.ndarray:
-    """Append `tokens` in decode calls of exactly `batch` tokens; return the logits after every one.
+def extend_fixed(llm, tokens: Sequence[int], batch: int, logit_rows: int | None = None) -> np.ndarray:
+    """Append `tokens` in decode calls of exactly `batch` tokens; return the logits after the
+    last `logit_rows` of them (default: after every one).
 
     llama.cpp's floats for a token depend on how many tokens share its decode call
     (a different matrix kernel per batch size), not on which of them it is or how the
@@ -82,6 +83,7 @@ def extend_fixed(llm, tokens: Sequence[int], batch: int) -> np.ndarray:
     if llm.n_tokens + len(tokens) - 1 + batch > llm.n_ctx():
         raise OverflowError(f"{llm.n_tokens + len(tokens)} tokens and their padding do not fit the context of {llm.n_ctx()}")
     n_vocab = llm.n_vocab()
+    first_row = len(tokens) - (len(tokens) if logit_rows is None else max(1, min(logit_rows, len(tokens))))
     rows: list[np.ndarray] = []
     for start in range(0, len(tokens), batch):
         chunk = tokens[start : start + batch]
@@ -93,7 +95,8 @@ def extend_fixed(llm, tokens: Sequence[int], batch: int) -> np.ndarray:
         llm._ctx.kv_cache_seq_rm(-1, n_past + len(chunk), -1)
         llm.input_ids[n_past : n_past + len(chunk)] = chunk
         llm.n_tokens += len(chunk)
-        rows.extend(np.ctypeslib.as_array(llm._ctx.get_logits_ith(j), shape=(n_vocab,)).copy() for j in range(len(chunk)))
+        rows.extend(np.ctypeslib.as_array(llm._ctx.get_logits_ith(j), shape=(n_vocab,)).copy()
+                    for j in range(len(chunk)) if start + j >= first_row)
     return np.stack(rows)
 
 
@@ -114,7 +117,7 @@ def prefill(llm, tokens: Sequence[int]) -> np.ndarray:
     truncate(llm, reusable)
     if len(tokens) - 1 + PROMPT_BATCH > llm.n_ctx():  # no room for the padding: plain calls, nothing reusable
         return extend(llm, tokens[reusable:])[-1]
-    logits = extend_fixed(llm, tokens[reusable:], PROMPT_BATCH)
+    logits = extend_fixed(llm, tokens[reusable:], PROMPT_BATCH, logit_rows=1)
     llm._tandem_prefilled = len(tokens)
     return logits[-1]
 

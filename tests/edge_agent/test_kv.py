@@ -33,6 +33,9 @@ def test_fixed_calls_give_the_same_logits_however_tokens_are_grouped(llm) -> Non
     assert grouped.shape == one_by_one.shape
     assert np.array_equal(grouped, one_by_one)  # bit for bit
     assert kv.committed(llm) == prompt + answer  # the padding left nothing behind
+    kv.truncate(llm, len(prompt))
+    last_two = kv.extend_fixed(llm, answer, 8, logit_rows=2)
+    assert np.array_equal(last_two, one_by_one[-2:])
 
 
 def test_plain_batches_do_not_give_the_same_logits(llm) -> None:
@@ -65,7 +68,7 @@ def test_prefill_reuses_a_shared_prefix_with_the_floats_of_a_fresh_read(llm, mon
     kv.extend(llm, _tokens(llm, " Hi Maya"))  # an answer, one token per call
     evaluated: list[int] = []
     real_extend_fixed = kv.extend_fixed
-    monkeypatch.setattr(kv, "extend_fixed", lambda m, t, b: evaluated.append(len(t)) or real_extend_fixed(m, t, b))
+    monkeypatch.setattr(kv, "extend_fixed", lambda m, t, b, **kw: evaluated.append(len(t)) or real_extend_fixed(m, t, b, **kw))
     reused = kv.prefill(llm, second)
 
     assert np.array_equal(reused, fresh)
@@ -80,6 +83,6 @@ def test_prefill_reads_everything_again_after_another_path_rewrote_the_context(l
     kv.forget_prefill(llm)  # what decode_stream does before llama-cpp-python's generate
     evaluated: list[int] = []
     real_extend_fixed = kv.extend_fixed
-    monkeypatch.setattr(kv, "extend_fixed", lambda m, t, b: evaluated.append(len(t)) or real_extend_fixed(m, t, b))
+    monkeypatch.setattr(kv, "extend_fixed", lambda m, t, b, **kw: evaluated.append(len(t)) or real_extend_fixed(m, t, b, **kw))
     kv.prefill(llm, prompt)
     assert evaluated == [len(prompt)]
