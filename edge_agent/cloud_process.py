@@ -162,6 +162,9 @@ def _interrupt_on_sigterm():
 
     Without it, `kill <pid>` of a benchmark or `tandem demo` ends the process without
     running `CloudProcess.stop()` (a `with` exit or a `finally`), and the cloud child is left running.
+    Python runs the handler in the main thread between bytecodes: a main thread blocked in one
+    long C call (a bare time.sleep) notices only when the call returns if the kernel handed the
+    signal to another thread (grpc has some); grpc's own blocking calls wake every 0.1 s.
     Returns the handler to restore, or None when nothing was changed.
     """
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:

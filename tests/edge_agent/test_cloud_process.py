@@ -9,12 +9,17 @@ import sys
 import time
 from pathlib import Path
 
+# The parent waits in short sleeps, as a benchmark's main thread runs Python between
+# short calls: the kernel may hand SIGTERM to one of grpc's threads, and then the Python
+# handler runs in the main thread only when its current C call returns (one long
+# time.sleep(120) made this test hang about one run in four).
 PARENT = """
 import sys, time
 from edge_agent.cloud_process import CloudProcess
 with CloudProcess(model=sys.argv[1]) as cloud:
     print(cloud.proc.pid, flush=True)
-    time.sleep(120)
+    for _ in range(600):
+        time.sleep(0.2)
 """
 
 
