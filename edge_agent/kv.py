@@ -48,23 +48,7 @@ def extend(llm, tokens: Sequence[int], logit_rows: int = 1) -> np.ndarray:
         raise ValueError("extend() needs at least one token")
     if llm.n_tokens + len(tokens) > llm.n_ctx():
         raise OverflowError(f"{llm.n_tokens + len(tokens)} tokens do not fit the context of {llm.n_ctx()}")
-    logit_rows = max(1, min(logit_rows, len(tokens)))
-    n_vocab = llm.n_vocab()
-    first_row = len(tokens) - logit_rows
-    rows: list[np.ndarray] = []
-    llm._ctx.kv_cache_seq_rm(-1, llm.n_tokens, -1)
-    for start in range(0, len(tokens), llm.n_batch):
-        chunk = tokens[start : start + llm.n_batch]
-        n_past = llm.n_tokens
-        wants_rows = start + len(chunk) > first_row
-        llm._batch.set_batch(batch=chunk, n_past=n_past, logits_all=wants_rows)
-        llm._ctx.decode(llm._batch)
-        llm.input_ids[n_past : n_past + len(chunk)] = chunk
-        llm.n_tokens += len(chunk)
-        for j in range(len(chunk)):
-            if start + j >= first_row:
-                rows.append(np.ctypeslib.as_array(llm._ctx.get_logits_ith(j), shape=(n_vocab,)).copy())
-    return np.stack(rows)
+    return _decode(llm, tokens, llm.n_batch, logit_rows, pad=False)
 
 
 def extend_fixed(llm, tokens: Sequence[int], batch: int, logit_rows: int | None = None) -> np.ndarray:
@@ -82,17 +66,25 @@ def extend_fixed(llm, tokens: Sequence[int], batch: int, logit_rows: int | None 
         raise ValueError("extend_fixed() needs at least one token")
     if llm.n_tokens + len(tokens) - 1 + batch > llm.n_ctx():
         raise OverflowError(f"{llm.n_tokens + len(tokens)} tokens and their padding do not fit the context of {llm.n_ctx()}")
+    return _decode(llm, tokens, batch, len(tokens) if logit_rows is None else logit_rows, pad=True)
+
+
+def _decode(llm, tokens: list[int], batch: int, logit_rows: int, pad: bool) -> np.ndarray:
+    """Append `tokens` in calls of at most `batch` (exactly `batch` if `pad`); the last `logit_rows` rows of logits."""
     n_vocab = llm.n_vocab()
-    first_row = len(tokens) - (len(tokens) if logit_rows is None else max(1, min(logit_rows, len(tokens))))
+    first_row = len(tokens) - max(1, min(logit_rows, len(tokens)))
     rows: list[np.ndarray] = []
+    llm._ctx.kv_cache_seq_rm(-1, llm.n_tokens, -1)
     for start in range(0, len(tokens), batch):
         chunk = tokens[start : start + batch]
         n_past = llm.n_tokens
-        llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
-        # Logits for every row, padding included: the output layer's batch size counts too.
-        llm._batch.set_batch(batch=chunk + [chunk[-1]] * (batch - len(chunk)), n_past=n_past, logits_all=True)
+        if pad:  # logits for every row, padding included: the output layer's batch size counts too
+            llm._batch.set_batch(batch=chunk + [chunk[-1]] * (batch - len(chunk)), n_past=n_past, logits_all=True)
+        else:
+            llm._batch.set_batch(batch=chunk, n_past=n_past, logits_all=start + len(chunk) > first_row)
         llm._ctx.decode(llm._batch)
-        llm._ctx.kv_cache_seq_rm(-1, n_past + len(chunk), -1)
+        if pad:
+            llm._ctx.kv_cache_seq_rm(-1, n_past + len(chunk), -1)
         llm.input_ids[n_past : n_past + len(chunk)] = chunk
         llm.n_tokens += len(chunk)
         rows.extend(np.ctypeslib.as_array(llm._ctx.get_logits_ith(j), shape=(n_vocab,)).copy()

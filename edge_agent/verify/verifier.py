@@ -117,14 +117,8 @@ def option_token_ids(llm) -> dict[str, tuple[int, ...]]:
 
 def next_token_logits(llm, tokens: Sequence[int]) -> np.ndarray:
     """The logits of the token after `tokens`, reusing the KV cache of a shared prefix."""
-    cached = llm.input_ids[: llm.n_tokens]
-    keep = 0
-    for a, b in zip(cached, tokens[:-1]):  # evaluate at least the last token: its logits are needed
-        if a != b:
-            break
-        keep += 1
-    kv.forget_prefill(llm)
-    llm.n_tokens = keep  # eval() drops the KV cache from here on
+    keep = kv.common_prefix(kv.committed(llm), tokens[:-1])  # evaluate at least the last token: its logits are needed
+    kv.truncate(llm, keep)
     llm.eval(list(tokens[keep:]))
     logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),))
     return logits.astype(np.float64, copy=True)

@@ -22,6 +22,14 @@ def _tokens(llm, text: str) -> list[int]:
     return llm.tokenize(text.encode(), add_bos=False)
 
 
+def _count_extend_fixed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, the number of tokens each kv.extend_fixed call evaluates."""
+    evaluated: list[int] = []
+    real_extend_fixed = kv.extend_fixed
+    monkeypatch.setattr(kv, "extend_fixed", lambda m, t, b, **kw: evaluated.append(len(t)) or real_extend_fixed(m, t, b, **kw))
+    return evaluated
+
+
 def test_fixed_calls_give_the_same_logits_however_tokens_are_grouped(llm) -> None:
     prompt = _tokens(llm, "Write a short note to my sister about the dentist.")
     answer = _tokens(llm, " Dear Maya, I wanted to let you know that my appointment moved to Friday.")
@@ -66,9 +74,7 @@ def test_prefill_reuses_a_shared_prefix_with_the_floats_of_a_fresh_read(llm, mon
     kv.truncate(llm, 0)
     kv.prefill(llm, first)
     kv.extend(llm, _tokens(llm, " Hi Maya"))  # an answer, one token per call
-    evaluated: list[int] = []
-    real_extend_fixed = kv.extend_fixed
-    monkeypatch.setattr(kv, "extend_fixed", lambda m, t, b, **kw: evaluated.append(len(t)) or real_extend_fixed(m, t, b, **kw))
+    evaluated = _count_extend_fixed(monkeypatch)
     reused = kv.prefill(llm, second)
 
     assert np.array_equal(reused, fresh)
@@ -81,8 +87,6 @@ def test_prefill_reads_everything_again_after_another_path_rewrote_the_context(l
     kv.truncate(llm, 0)
     kv.prefill(llm, prompt)
     kv.forget_prefill(llm)  # what decode_stream does before llama-cpp-python's generate
-    evaluated: list[int] = []
-    real_extend_fixed = kv.extend_fixed
-    monkeypatch.setattr(kv, "extend_fixed", lambda m, t, b, **kw: evaluated.append(len(t)) or real_extend_fixed(m, t, b, **kw))
+    evaluated = _count_extend_fixed(monkeypatch)
     kv.prefill(llm, prompt)
     assert evaluated == [len(prompt)]
