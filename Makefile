@@ -11,7 +11,7 @@ ifeq ($(shell uname -m),x86_64)
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 endif
 
-.PHONY: install models demo test protos bench scorer clean
+.PHONY: install models demo test test-fast lint protos bench scorer clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,8 +26,16 @@ models: install  ## assemble and verify the edge, cloud and test models (idempot
 demo: models  ## start a cloud on loopback, ask one question with private notes, stop
 	$(BIN)/tandem demo
 
-test: models  ## the whole test suite (what CI runs)
+lint: install  ## ruff: pyflakes, style, import order, docstrings on public functions
+	$(BIN)/ruff check .
+
+test: models lint  ## lint, then the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
+
+# Tests that load no model, in seconds. The model folder is pointed at an empty one, so a
+# test that loads a model without the `slow` marker fails here instead of going unnoticed.
+test-fast: install lint  ## the tests that load no model (`-m "not slow"`)
+	TANDEM_MODELS_DIR=$$(mktemp -d) $(BIN)/python -m pytest -m "not slow"
 
 protos: install  ## regenerate protos/*_pb2*.py after editing protos/tandem.proto
 	$(BIN)/python -m protos.generate
@@ -37,7 +45,7 @@ bench: models  ## speed of the models, local and as served
 
 scorer: models  ## rebuild edge_agent/scoring/scorer.onnx (installs torch CPU; ~30 min on 2 cores)
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --disable-pip-version-check -e '.[dev,build]'
-	$(BIN)/python -m edge_agent.scoring.build
+	$(BIN)/python -m tools.scorer.build
 
 clean:
 	rm -rf $(VENV) *.egg-info

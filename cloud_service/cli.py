@@ -1,4 +1,4 @@
-"""`tandem cloud serve`: run the cloud service in the foreground."""
+"""`tandem cloud serve` (run the cloud service in the foreground) and `tandem cloud config`."""
 
 from __future__ import annotations
 
@@ -7,23 +7,25 @@ import asyncio
 import logging
 import sys
 
-from edge_agent.config import Config
+from cloud_service.settings import CloudSettings, load_cloud_settings
+from runtime.cli import subgroup
+from runtime.settings import render_toml
+
+GROUP_HELP = "run or query the cloud service"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    cloud = commands.add_parser("cloud", help="run or query the cloud service")
-    actions = cloud.add_subparsers(dest="cloud_command", metavar="ACTION", required=True)
+    actions = subgroup(commands, "cloud", GROUP_HELP)
     serve_parser = actions.add_parser("serve", help="host the cloud model over gRPC (Ctrl-C or SIGTERM stops it)")
     serve_parser.add_argument("--host", help="address to bind (default: server.host, 127.0.0.1)")
     serve_parser.add_argument("--port", type=int, help="port (default: server.port, 50051; 0 = any free port)")
     serve_parser.add_argument("--model", metavar="NAME|PATH", help="model to host (default: server.model)")
-    serve_parser.set_defaults(handler=serve)
-    info = actions.add_parser("info", help="ask a running cloud service what it hosts")
-    info.add_argument("--cloud", metavar="HOST:PORT", help="address (default: cloud.address)")
-    info.set_defaults(handler=info_command)
+    serve_parser.set_defaults(handler=serve, load_config=load_cloud_settings)
+    config = actions.add_parser("config", help="print the server's effective configuration ([server])")
+    config.set_defaults(handler=show_config, load_config=load_cloud_settings)
 
 
-def serve(args: argparse.Namespace, config: Config) -> int:
+def serve(args: argparse.Namespace, config: CloudSettings) -> int:
     """Serve until SIGTERM/SIGINT. Logs counts and timings only, never user text."""
     from cloud_service.server import serve as run_server
 
@@ -45,17 +47,7 @@ def serve(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def info_command(args: argparse.Namespace, config: Config) -> int:
-    """Print what a running cloud service hosts (the request is audited like any other)."""
-    from edge_agent.cloud_client import CloudClient
-    from edge_agent.privacy import AuditLog, PrivacyGuard
-
-    address = args.cloud or config.cloud.address
-    with CloudClient(address, AuditLog(config.privacy.audit_path()), PrivacyGuard(),
-                     connect_timeout_s=config.cloud.connect_timeout_s, cloud=config.cloud) as client:
-        info = client.info()
-    print(f"address:      {address}\nmodel:        {info.model_id}\nbackend:      {info.backend}")
-    print(f"vocabulary:   {info.n_vocab} tokens, fingerprint {info.vocab_fingerprint[:16]}...")
-    print(f"context:      {info.n_ctx} tokens (max_tokens up to {info.max_tokens_limit})")
-    print(f"capabilities: {', '.join(info.capabilities)}")
+def show_config(args: argparse.Namespace, config: CloudSettings) -> int:
+    """Print the [server] section with its effective values."""
+    print(render_toml(config))
     return 0

@@ -2,9 +2,9 @@
 
 Only one session's tokens are resident in the llama.cpp context at a time; when
 another session (or a Generate call) needs the model, the resident session's KV
-cache is copied out (`edge_agent.kv.save`) and copied back when it is next used.
+cache is copied out (`runtime.kv.save`) and copied back when it is next used.
 Every token after the prompt is evaluated in decode calls of exactly SCORE_BATCH
-tokens (`edge_agent.kv.extend_fixed`), so the distributions a session sees do not
+tokens (`runtime.kv.extend_fixed`), so the distributions a session sees do not
 depend on how the edge grouped its drafts: speculative and step-by-step fused
 decoding stay token-for-token identical, and a round trip's drafts cost one call.
 """
@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
-from edge_agent import kv
+from runtime import kv
+from runtime.limits import DEFAULT_TOP_K, MAX_DRAFT
 
-MAX_TOP_K = 100
-DEFAULT_TOP_K = 20
-MAX_DRAFT = 32
 # Tokens per decode call when scoring: the default draft (7) plus the token before it.
 # Every call costs the same whatever it holds, so step-by-step fusion (one token per
 # call) pays for 8; speculative rounds fill the call.
@@ -39,7 +37,7 @@ class FuseSession:
     top_k: int
     tokens: list[int] = field(default_factory=list)  # committed: prompt + appended
     drafts: list[int] = field(default_factory=list)  # scored after `tokens`, not committed
-    rows: list["Distribution"] = field(default_factory=list)  # the last answer: after tokens, after each draft
+    rows: list[Distribution] = field(default_factory=list)  # the last answer: after tokens, after each draft
     saved: kv.SavedSequence | None = None
     last_used: float = field(default_factory=time.monotonic)
 

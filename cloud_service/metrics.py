@@ -223,7 +223,7 @@ class MetricsServer:
         self._server: asyncio.Server | None = None
         self.port = 0
 
-    async def start(self, host: str, port: int) -> "MetricsServer":
+    async def start(self, host: str, port: int) -> MetricsServer:
         self._server = await asyncio.start_server(self._handle, host, port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -250,7 +250,7 @@ class MetricsServer:
                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
             writer.write(head + (b"" if parts[:1] == ["HEAD"] else body))
             await writer.drain()
-        except (asyncio.TimeoutError, ConnectionError, ValueError):
+        except (TimeoutError, ConnectionError, ValueError):
             pass
         finally:
             writer.close()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -19,9 +19,9 @@ from cloud_service.backends import make_backend
 from cloud_service.capture import RequestCapture
 from cloud_service.metrics import MetricsInterceptor, MetricsServer, ServiceMetrics
 from cloud_service.servicer import CloudModelServicer, Undecodable
-from edge_agent.cloud_channel import read_pem, read_tokens
-from edge_agent.config import ServerConfig
+from cloud_service.settings import ServerConfig
 from protos import tandem_pb2 as pb
+from runtime.secret_files import read_pem, read_tokens
 
 log = logging.getLogger(__name__)
 

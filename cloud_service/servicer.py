@@ -6,18 +6,23 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import AsyncIterator, Iterator
 
 import grpc
 
 from cloud_service.backends import Append, Backend, BackendError, Prompt
 from cloud_service.fusion import FuseRequestError
 from cloud_service.validation import (
-    MAX_PROMPT_CHARS, BadRequest, check_fits, check_fuse_open, check_generate, check_sketch,
+    MAX_PROMPT_CHARS,
+    BadRequest,
+    check_fits,
+    check_fuse_open,
+    check_generate,
+    check_sketch,
 )
-from edge_agent.decode import FINISH_CONTEXT, FINISH_LENGTH, FINISH_STOP, DecodeResult
 from protos import tandem_pb2 as pb
+from runtime.decode import FINISH_CONTEXT, FINISH_LENGTH, FINISH_STOP, DecodeResult
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +55,7 @@ class CloudModelServicer:
     """Implements tandem.v1.CloudModel on one backend."""
 
     def __init__(
-        self, backend: LlamaBackend, max_tokens_limit: int, session_idle_s: float = 300.0,
+        self, backend: Backend, max_tokens_limit: int, session_idle_s: float = 300.0,
         max_prompt_chars: int = MAX_PROMPT_CHARS,
     ) -> None:
         self.backend = backend
@@ -79,7 +84,7 @@ class CloudModelServicer:
         try:
             await asyncio.wait_for(self._idle.wait(), grace)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     async def _precheck(self, request, context: grpc.aio.ServicerContext) -> None:
@@ -238,7 +243,7 @@ class CloudModelServicer:
             request = await asyncio.wait_for(requests.__anext__(), self.session_idle_s)
         except StopAsyncIteration:
             return None
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED,
                                 f"fuse session expired after {self.session_idle_s:g}s without a message")
         if isinstance(request, Undecodable):

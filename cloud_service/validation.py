@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from protos import tandem_pb2 as pb
+from runtime import limits
+from runtime.limits import DEFAULT_TOP_K, MAX_TOP_K
 
 MAX_STOP_STRINGS = 8
 MAX_STOP_LENGTH = 64
@@ -28,8 +30,9 @@ def check_generate(request: pb.GenerateRequest, max_tokens_limit: int, max_chars
     check_length("prompt", request.prompt, max_chars)
     check_length("system", request.system, max_chars)
     check_max_tokens(request.max_tokens, max_tokens_limit, "max_tokens")
-    if not 0.0 <= request.temperature <= 2.0:
-        raise BadRequest(f"temperature must be between 0 and 2, got {request.temperature:g}")
+    if not limits.temperature_ok(request.temperature):
+        raise BadRequest(f"temperature must be between {limits.MIN_TEMPERATURE:g} and {limits.MAX_TEMPERATURE:g}, "
+                         f"got {request.temperature:g}")
     if len(request.stop) > MAX_STOP_STRINGS:
         raise BadRequest(f"at most {MAX_STOP_STRINGS} stop strings are allowed, got {len(request.stop)}")
     for s in request.stop:
@@ -61,8 +64,6 @@ def check_fits(prompt_tokens: int, max_tokens: int, n_ctx: int) -> None:
 
 
 def check_fuse_open(request: pb.FuseOpen, max_chars: int = MAX_PROMPT_CHARS) -> None:
-    from cloud_service.fusion import MAX_TOP_K
-
     if not request.vocab_fingerprint:
         raise BadRequest("vocab_fingerprint is empty: send the edge model's fingerprint (see Info)")
     if not request.prompt.strip():
@@ -70,4 +71,4 @@ def check_fuse_open(request: pb.FuseOpen, max_chars: int = MAX_PROMPT_CHARS) -> 
     check_length("prompt", request.prompt, max_chars)
     check_length("system", request.system, max_chars)
     if request.top_k > MAX_TOP_K:
-        raise BadRequest(f"top_k must be between 1 and {MAX_TOP_K} (0 = 20), got {request.top_k}")
+        raise BadRequest(f"top_k must be between 1 and {MAX_TOP_K} (0 = {DEFAULT_TOP_K}), got {request.top_k}")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import queue
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import grpc
 from google.protobuf import text_format
@@ -20,6 +20,7 @@ from edge_agent.cloud_channel import call_metadata, open_channel
 from edge_agent.config import CloudConfig, ConfigError
 from edge_agent.privacy import AuditLog, PrivacyGuard
 from protos import tandem_pb2 as pb
+from runtime.errors import UserError
 
 SERVICE = "/tandem.v1.CloudModel/"
 
@@ -35,7 +36,7 @@ _FALLBACK_CODES = {
 }
 
 
-class CloudError(RuntimeError):
+class CloudError(UserError, RuntimeError):
     """A cloud call failed. `fallback_ok` says whether answering on the edge alone makes sense."""
 
     def __init__(self, message: str, code: grpc.StatusCode | None = None) -> None:
@@ -44,7 +45,7 @@ class CloudError(RuntimeError):
         self.fallback_ok = code is None or code in _FALLBACK_CODES
 
 
-class PrivacyViolation(RuntimeError):
+class PrivacyViolation(UserError, RuntimeError):
     """A request would have carried a private span; it was not sent."""
 
 
@@ -113,7 +114,7 @@ class CloudClient:
             self._channel.close()
             self._channel = None
 
-    def __enter__(self) -> "CloudClient":
+    def __enter__(self) -> CloudClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -241,12 +242,12 @@ class CloudClient:
 def _strings(message) -> list[str]:
     """Every string field of a request message, nested and repeated ones included."""
     texts: list[str] = []
-    for field, value in message.ListFields():
-        items = list(value) if field.is_repeated else [value]
+    for descriptor, value in message.ListFields():
+        items = list(value) if descriptor.is_repeated else [value]
         for item in items:
             if isinstance(item, str):
                 texts.append(item)
-            elif field.message_type is not None:
+            elif descriptor.message_type is not None:
                 texts.extend(_strings(item))
     return texts
 
@@ -258,11 +259,11 @@ class FuseChannel:
     `detokenize` turns ids back into text so that ids are checked for private spans too.
     """
 
-    def __init__(self, client: "CloudClient", detokenize: Callable[[list[int]], str], deadline_s: float) -> None:
+    def __init__(self, client: CloudClient, detokenize: Callable[[list[int]], str], deadline_s: float) -> None:
         self.client = client
         self.detokenize = detokenize
         self.deadline_s = deadline_s  # for the whole session (a stream has one deadline)
-        self._outbox: "queue.Queue[bytes | None]" = queue.Queue()
+        self._outbox: queue.Queue[bytes | None] = queue.Queue()
         self._responses = None
         self.round_trips = 0
 

@@ -20,9 +20,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from edge_agent.cloud_channel import open_channel
 from edge_agent.config import CloudConfig, ConfigError
+from runtime.errors import UserError
 
 
-class CloudStartError(RuntimeError):
+class CloudStartError(UserError, RuntimeError):
     """The cloud service did not come up; the message includes the end of its log."""
 
 
@@ -94,10 +95,10 @@ class CloudProcess:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
-    def start(self, timeout: float = 180.0) -> "CloudProcess":
+    def start(self, timeout: float = 180.0) -> CloudProcess:
         """Start the child and wait until it serves; until `stop()`, SIGTERM to us raises KeyboardInterrupt."""
         self._previous_handler = _interrupt_on_sigterm()
-        cmd = [sys.executable, "-m", "edge_agent.cli"]
+        cmd = [sys.executable, "-m", "runtime.cli"]
         if self.config:
             cmd += ["--config", str(self.config)]
         cmd += ["cloud", "serve", "--host", self.host, "--port", str(self.port), *self.extra_args]
@@ -146,7 +147,7 @@ class CloudProcess:
             self._log = None
         return code
 
-    def __enter__(self) -> "CloudProcess":
+    def __enter__(self) -> CloudProcess:
         try:
             return self.start()
         except BaseException:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from runtime.errors import UserError
+
 MAX_CONTEXT_BYTES = 256 * 1024
 
 
-class ContextError(ValueError):
+class ContextError(UserError, ValueError):
     """A context file cannot be used; the message says why."""
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
-from edge_agent.decode import DecodeResult, decode_stream
-from edge_agent.llm import ChatMessage, ChatTemplate, load_llama, vocab_fingerprint
+from runtime.decode import DecodeResult, decode_stream
+from runtime.errors import UserError
+from runtime.llm import ChatMessage, ChatTemplate, load_llama, vocab_fingerprint
 
 
-class PromptTooLong(ValueError):
+class PromptTooLong(UserError, ValueError):
     """The prompt (instruction + context) does not fit the edge model's context window."""
 
 

@@ -12,7 +12,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from edge_agent.models import ModelError
+from runtime.models import ModelError
 
 if TYPE_CHECKING:
     from edge_agent.local_model import EdgeModel
@@ -26,11 +26,11 @@ class Quality:
     """Lazily loaded scorer plus the verifier over the agent's edge model."""
 
     def __init__(self) -> None:
-        self._scorer: "Scorer | None" = None
+        self._scorer: Scorer | None = None
         self._scorer_error = ""
         self._lock = threading.Lock()
 
-    def scorer(self) -> "Scorer | None":
+    def scorer(self) -> Scorer | None:
         """The scorer, or None (with the reason logged once) if its artifact is missing."""
         with self._lock:
             if self._scorer is None and not self._scorer_error:
@@ -52,7 +52,7 @@ class Quality:
         return scorer.score([(format_query(instruction, notes), answer) for answer in answers])
 
     @staticmethod
-    def verify(model: "EdgeModel", instruction: str, notes: str, answer: str) -> "Verdict":
+    def verify(model: EdgeModel, instruction: str, notes: str, answer: str) -> Verdict:
         from edge_agent.verify.verifier import verify
 
         return verify(model, instruction, notes, answer)

@@ -1,7 +1,6 @@
-from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from collections.abc import Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -87,42 +86,10 @@ class Started(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., conversation_id: _Optional[int] = ..., message_id: _Optional[int] = ..., context_source: _Optional[str] = ...) -> None: ...
 
 class Report(_message.Message):
-    __slots__ = ("request_id", "strategy", "answered_by", "fallback", "context_sent", "sketch", "rpcs", "bytes_up", "bytes_down", "edge_tokens", "first_text_s", "total_s", "cancelled", "has_score", "score", "verdict", "chosen")
-    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
-    STRATEGY_FIELD_NUMBER: _ClassVar[int]
-    ANSWERED_BY_FIELD_NUMBER: _ClassVar[int]
-    FALLBACK_FIELD_NUMBER: _ClassVar[int]
-    CONTEXT_SENT_FIELD_NUMBER: _ClassVar[int]
-    SKETCH_FIELD_NUMBER: _ClassVar[int]
-    RPCS_FIELD_NUMBER: _ClassVar[int]
-    BYTES_UP_FIELD_NUMBER: _ClassVar[int]
-    BYTES_DOWN_FIELD_NUMBER: _ClassVar[int]
-    EDGE_TOKENS_FIELD_NUMBER: _ClassVar[int]
-    FIRST_TEXT_S_FIELD_NUMBER: _ClassVar[int]
-    TOTAL_S_FIELD_NUMBER: _ClassVar[int]
-    CANCELLED_FIELD_NUMBER: _ClassVar[int]
-    HAS_SCORE_FIELD_NUMBER: _ClassVar[int]
-    SCORE_FIELD_NUMBER: _ClassVar[int]
-    VERDICT_FIELD_NUMBER: _ClassVar[int]
-    CHOSEN_FIELD_NUMBER: _ClassVar[int]
-    request_id: str
-    strategy: str
-    answered_by: str
-    fallback: str
-    context_sent: bool
-    sketch: _containers.RepeatedScalarFieldContainer[str]
-    rpcs: _containers.RepeatedScalarFieldContainer[str]
-    bytes_up: int
-    bytes_down: int
-    edge_tokens: int
-    first_text_s: float
-    total_s: float
-    cancelled: bool
-    has_score: bool
-    score: float
-    verdict: str
-    chosen: str
-    def __init__(self, request_id: _Optional[str] = ..., strategy: _Optional[str] = ..., answered_by: _Optional[str] = ..., fallback: _Optional[str] = ..., context_sent: _Optional[bool] = ..., sketch: _Optional[_Iterable[str]] = ..., rpcs: _Optional[_Iterable[str]] = ..., bytes_up: _Optional[int] = ..., bytes_down: _Optional[int] = ..., edge_tokens: _Optional[int] = ..., first_text_s: _Optional[float] = ..., total_s: _Optional[float] = ..., cancelled: _Optional[bool] = ..., has_score: _Optional[bool] = ..., score: _Optional[float] = ..., verdict: _Optional[str] = ..., chosen: _Optional[str] = ...) -> None: ...
+    __slots__ = ("json",)
+    JSON_FIELD_NUMBER: _ClassVar[int]
+    json: str
+    def __init__(self, json: _Optional[str] = ...) -> None: ...
 
 class CancelRequest(_message.Message):
     __slots__ = ("request_id",)

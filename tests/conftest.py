@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent import paths
-from edge_agent.models import CATALOG, install_model, model_path
-from edge_agent.models.catalog import DEFAULT_CLOUD, DEFAULT_EDGE, TEST_MODEL
+from runtime import paths
+from runtime.models import CATALOG, install_model, model_path
+from runtime.models.catalog import DEFAULT_CLOUD, DEFAULT_EDGE, TEST_MODEL
 
 REAL_MODELS_DIR = paths.models_dir()
 os.environ["TANDEM_MODELS_DIR"] = str(REAL_MODELS_DIR)  # inherited by subprocesses too
@@ -63,3 +63,24 @@ def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 
 
 THREAD_VARS = ("TANDEM_EDGE_N_THREADS", "TANDEM_SERVER_N_THREADS")
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The MiniLM embedder (ONNX), loaded once for the session."""
+    from edge_agent.retrieval import Embedder
+
+    return Embedder().load()
+
+MODEL_FIXTURES = {"smol_path", "edge_path", "cloud_path", "embedder", "scorer"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a model fixture (directly or through another fixture) is `slow`.
+
+    `make test-fast` deselects them and points the model folder at an empty one, so a test that
+    loads a model some other way (a subprocess, the embedder) must carry `@pytest.mark.slow` itself.
+    """
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

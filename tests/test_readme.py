@@ -3,7 +3,9 @@
 import re
 from pathlib import Path
 
-from edge_agent.config import SECTIONS, load_config
+from cloud_service.settings import load_cloud_settings
+from edge_agent.config import load_config
+from runtime.settings import FILE_SECTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -14,8 +16,9 @@ def test_config_example_loads_and_covers_the_documented_sections(tmp_path: Path)
     path = tmp_path / "config.toml"
     path.write_text(block, encoding="utf-8")
     config = load_config(path, environ={})
+    load_cloud_settings(path, environ={})
     documented = set(re.findall(r"^\[(\w+)\]", block, re.M))
-    assert documented <= set(SECTIONS)
+    assert documented <= set(FILE_SECTIONS)
     assert config.cloud.allow_context is False
 
 

@@ -10,21 +10,19 @@ chat reads and edits conversations and context directly; only answering differs.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from edge_agent.config import CloudConfig, Config
 from edge_agent.privacy import AuditEntry, AuditLog
-from edge_agent.store import AnswerRecorder, Store
+from edge_agent.store import Store
 from edge_agent.store.conversations import INTERRUPTED
-from edge_agent.strategies import RUNNERS, AskRequest
+from edge_agent.strategies import STRATEGIES, AskRequest
 
 if TYPE_CHECKING:
-    from edge_agent.agent import Answer
-
-# Strategies that send private notes to the cloud: shown with a warning, offered only when enabled.
-OPT_IN_STRATEGIES = {"cloud-with-context"}
+    from edge_agent.service import Turn
 
 # What the health probe's answer means for the status bar.
 CLOUD_STATES = {"SERVING": "connected", "UNREACHABLE": "offline"}  # anything else: "degraded"
@@ -32,10 +30,12 @@ CLOUD_STATES = {"SERVING": "connected", "UNREACHABLE": "offline"}  # anything el
 
 @dataclass(frozen=True)
 class StrategyInfo:
+    """A strategy as the picker shows it."""
+
     name: str
-    description: str  # first line of the runner's docstring
+    description: str
     enabled: bool = True
-    opt_in: bool = False  # sends private notes to the cloud
+    opt_in: bool = False  # sends private notes (or text derived from them) to the cloud
 
 
 @dataclass(frozen=True)
@@ -89,15 +89,8 @@ class ChatBackend(Protocol):
 
 def strategy_infos(config: Config) -> list[StrategyInfo]:
     """Every registered strategy, in registration order, so new ones appear by themselves."""
-    infos = []
-    for name, runner in RUNNERS.items():
-        doc = (runner.__doc__ or "").strip().splitlines()
-        opt_in = name in OPT_IN_STRATEGIES
-        infos.append(StrategyInfo(
-            name=name, description=doc[0] if doc else "", opt_in=opt_in,
-            enabled=not opt_in or config.cloud.allow_context,
-        ))
-    return infos
+    return [StrategyInfo(name=s.name, description=s.description, opt_in=bool(s.opt_in), enabled=s.enabled(config))
+            for s in STRATEGIES.values()]
 
 
 def probe_cloud(address: str, cloud: CloudConfig | None = None) -> str:
@@ -119,12 +112,14 @@ class InProcessBackend:
 
     def __init__(self, config: Config, store: Store | None = None, agent: Any | None = None) -> None:
         from edge_agent.agent import EdgeAgent
+        from edge_agent.service import AnswerService
 
         self.config = config
         self.store = store or Store(config.daemon.store_path())
         self._owns_store = store is None
         self.agent = agent or EdgeAgent(config)
         self._owns_agent = agent is None
+        self.service = AnswerService(config, self.store, self.agent)
         self._load_lock = threading.Lock()
         self._state = ModelState(model_label(config.edge.model))
         self._last_cloud_fallback = False  # the latest answer that used the cloud had to fall back
@@ -138,7 +133,7 @@ class InProcessBackend:
             if self._state.state != "ready":
                 self._set_state(ModelState(self._state.name, "loading", f"edge model {self._state.name}"), report)
                 try:
-                    self.agent.edge_model  # loads on first use
+                    self.agent.load()
                 except Exception as exc:
                     self._set_state(ModelState(self._state.name, "error", str(exc)), report)
                     raise
@@ -159,13 +154,14 @@ class InProcessBackend:
             return "degraded"  # it answers health checks but not our requests (e.g. too slow)
         return status
 
-    def ask(self, conversation_id: int, instruction: str, strategy: str) -> "InProcessTurn":
+    def ask(self, conversation_id: int, instruction: str, strategy: str) -> InProcessTurn:
         return InProcessTurn(self, conversation_id, instruction, strategy)
 
     def audit_entries(self, request_id: str) -> list[AuditEntry]:
         return AuditLog(self.config.privacy.audit_path()).entries(request_id=request_id) if request_id else []
 
     def note_cloud_outcome(self, meta: dict[str, Any]) -> None:
+        """Remember whether the latest answer that used the cloud had to fall back (for the status bar)."""
         if (meta.get("wire") or {}).get("rpcs") or meta.get("fallback"):
             self._last_cloud_fallback = bool(meta.get("fallback"))
 
@@ -178,57 +174,57 @@ class InProcessBackend:
 
 
 class InProcessTurn:
-    """One answer from the in-process agent, written to the store as it streams (like the daemon does)."""
+    """One answer from the answer service in this process, written to the store as it streams."""
 
     def __init__(self, backend: InProcessBackend, conversation_id: int, instruction: str, strategy: str) -> None:
         self.backend = backend
+        self.conversation_id = conversation_id
         self.instruction = instruction
         self.strategy = strategy
-        self.recorder = AnswerRecorder(backend.store, conversation_id, instruction)
         self.meta: dict[str, Any] = {"strategy": strategy}
         self.complete = False
         self._cancelled = threading.Event()
-        self._answer: Answer | None = None
+        self._turn: Turn | None = None
 
     def cancel(self) -> None:
         self._cancelled.set()
-        if self._answer is not None:
-            self._answer.cancel()
+        if self._turn is not None:
+            self._turn.cancel()
 
     def pieces(self) -> Iterator[str]:
-        backend, store = self.backend, self.backend.store
-        message_id = self.recorder.answer_message.id
+        backend = self.backend
+        edge = backend.config.edge
+        request = AskRequest(instruction=self.instruction, strategy=self.strategy,  # context: from the store
+                             max_tokens=edge.max_tokens, temperature=edge.temperature, seed=edge.seed)
         try:
-            backend.load_models()
-            private = store.context_for(self.instruction, k=backend.config.daemon.retrieval_k)
-            edge = backend.config.edge
-            answer = backend.agent.ask(AskRequest(
-                instruction=self.instruction, context=private, strategy=self.strategy,
-                max_tokens=edge.max_tokens, temperature=edge.temperature, seed=edge.seed,
-            ))
+            turn = self._turn = backend.service.start(request, self.conversation_id)  # records the user's turn
         except Exception as exc:
             self.meta = {"strategy": self.strategy, "error": str(exc) or type(exc).__name__}
-            store.mark_interrupted(message_id, f"error: {self.meta['error']}", self.meta)
             raise
-        self._answer = answer
+        try:
+            backend.load_models()
+        except Exception as exc:  # the turn stays in the conversation, with the reason
+            self.meta = {"strategy": self.strategy, "error": str(exc) or type(exc).__name__}
+            backend.store.mark_interrupted(turn.message_id, f"error: {self.meta['error']}", self.meta)
+            raise
         if self._cancelled.is_set():
-            answer.cancel()
-        self.meta = {"strategy": self.strategy, "request_id": answer.report.request_id}
+            turn.cancel()
+        self.meta = {"strategy": self.strategy, "request_id": turn.request_id}
         count, error = 0, ""
         try:
-            for piece in self.recorder.record(answer, private.source):
+            for piece in turn:
                 count += 1
                 yield piece
         except Exception as exc:
             error = str(exc) or type(exc).__name__
             raise
         finally:
-            self._finish(answer, count, error)
+            self._finish(turn, count, error)
 
-    def _finish(self, answer: "Answer", pieces: int, error: str) -> None:
-        """Add what the recorder does not keep (piece count, score, verdict, error) to the stored meta."""
-        store, message_id = self.backend.store, self.recorder.answer_message.id
-        extras = {"pieces": pieces, **answer_scores(answer.report)}
+    def _finish(self, turn: Turn, pieces: int, error: str) -> None:
+        """Add what the report does not hold (piece count, error) to the stored meta."""
+        store, message_id = self.backend.store, turn.message_id
+        extras: dict[str, Any] = {"pieces": pieces}
         if error:
             extras["error"] = error
         message = store.get_message(message_id)
@@ -239,12 +235,6 @@ class InProcessTurn:
         self.complete = message.complete
         self.meta = store.get_message(message_id).meta
         self.backend.note_cloud_outcome(self.meta)
-
-
-def answer_scores(report: Any) -> dict[str, Any]:
-    """Scorer score and verifier verdict, for strategies that report them."""
-    found = {"score": getattr(report, "score", None), "verdict": getattr(report, "verdict", None)}
-    return {key: value for key, value in found.items() if value is not None}
 
 
 def open_backend(config: Config, prefer_daemon: bool = True, model: str | None = None,

@@ -1,14 +1,14 @@
 """The badges under an answer, read from the message meta the store keeps with it.
 
-The meta is what `edge_agent.store.report_meta` writes (the daemon and the in-process
-backend both use it), so a resumed chat shows the same badges as a live one:
+The meta is what `edge_agent.store.report_meta` writes (the answer service does, for the
+daemon and in process alike), so a resumed chat shows the same badges as a live one: every
+field of the answer's report (`edge_agent.strategies.report`: strategy, request_id,
+answered_by, fallback, context_sent, sketch, wire {rpcs, bytes_up, bytes_down}, edge_tokens,
+first_text_s, total_s, score, verdict, fuse, candidates, ...), the context source, and
+interrupted (why it stopped early: "cancelled", an error, ...)
 
-    strategy, request_id, answered_by, fallback, context_sent, sketch_points,
-    wire {rpcs, bytes_up, bytes_down}, edge_tokens, first_text_s, total_s,
-    interrupted (why it stopped early: "cancelled", an error, ...)
-
-plus what the chat adds: pieces (streamed pieces, for the rate of cloud-written answers),
-score and verdict (when the strategy reports them), error (shown in red).
+plus what the chat adds: pieces (streamed pieces, for the rate of cloud-written answers) and
+error (shown in red).
 """
 
 from __future__ import annotations

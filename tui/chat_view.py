@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from markdown_it import MarkdownIt
 from rich.text import Text
@@ -76,7 +77,7 @@ class AnswerView(Vertical):
     """One answer: its text (Markdown, streamed) and a line of badges under it."""
 
     class Selected(TextualMessage):
-        def __init__(self, answer: "AnswerView") -> None:
+        def __init__(self, answer: AnswerView) -> None:
             super().__init__()
             self.answer = answer
 

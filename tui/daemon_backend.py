@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from edge_agent.config import Config
 from edge_agent.context import PrivateContext
@@ -18,7 +19,7 @@ from edge_agent.daemon.client import DaemonClient, DaemonError, running_daemon
 from edge_agent.privacy import AuditEntry, AuditLog
 from edge_agent.store import Store
 from edge_agent.strategies import AskRequest
-from tui.backend import ModelState, StateCallback, StrategyInfo, answer_scores, model_label, strategy_infos
+from tui.backend import ModelState, StateCallback, StrategyInfo, model_label, strategy_infos
 
 POLL_S = 0.5  # how often to ask a loading daemon whether it is ready
 
@@ -34,7 +35,7 @@ class DaemonBackend:
         self._state = _model_state(status)
 
     @classmethod
-    def connect(cls, config: Config, model: str | None = None, cloud: str | None = None) -> "DaemonBackend | None":
+    def connect(cls, config: Config, model: str | None = None, cloud: str | None = None) -> DaemonBackend | None:
         """The daemon's backend if one runs (with this model and cloud, when given), else None."""
         client = running_daemon(config.daemon.socket_path(), model=model, cloud=cloud)
         if client is None:
@@ -75,7 +76,7 @@ class DaemonBackend:
         self._state = _model_state(status)
         return status.get("cloud", "unknown")
 
-    def ask(self, conversation_id: int, instruction: str, strategy: str) -> "DaemonTurn":
+    def ask(self, conversation_id: int, instruction: str, strategy: str) -> DaemonTurn:
         return DaemonTurn(self, conversation_id, instruction, strategy)
 
     def audit_entries(self, request_id: str) -> list[AuditEntry]:
@@ -131,7 +132,7 @@ class DaemonTurn:
         except DaemonError as exc:
             self.meta = {**self._stored_meta(), "error": str(exc)}
             raise
-        self.meta = {**self._stored_meta(), "pieces": count, **(answer_scores(report) if report else {})}
+        self.meta = {**self._stored_meta(), "pieces": count}
         self.complete = report is not None and not report.cancel.is_set()
 
     def _stored_meta(self) -> dict[str, Any]:

@@ -7,8 +7,8 @@ sent, with the placeholders that stood in for private details highlighted.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Callable, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -22,7 +22,7 @@ from edge_agent.privacy import PLACEHOLDER_KINDS, AuditEntry
 from tui.badges import cloud_summary, wire
 from tui.chat_view import AnswerView
 
-PLACEHOLDER_RE = re.compile(r"\[(?:%s)_\d+(?:_[A-Z]+)?\]" % "|".join(PLACEHOLDER_KINDS))
+PLACEHOLDER_RE = re.compile(rf"\[(?:{'|'.join(PLACEHOLDER_KINDS)})_\d+(?:_[A-Z]+)?\]")
 PLACEHOLDER_STYLE = "bold #1a1b26 on #e0af68"
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from cloud_service.backends.base import Append, Backend, BackendError, BackendStats, ModelInfo, Prompt
-from edge_agent.config import ServerConfig
-from edge_agent.models import resolve_model
+from cloud_service.settings import ServerConfig
+from runtime.models import resolve_model
 
 __all__ = ["Append", "Backend", "BackendError", "BackendStats", "ModelInfo", "Prompt", "make_backend"]
 

@@ -8,13 +8,13 @@ llama.cpp model (`llama.py`) and an OpenAI-compatible HTTP upstream (`openai.py`
 from __future__ import annotations
 
 import abc
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import AsyncIterator, Sequence
 
 import grpc
 
 from cloud_service.fusion import Distribution, FuseSession, SessionTable
-from edge_agent.decode import DecodeResult, Piece
+from runtime.decode import DecodeResult, Piece
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import AsyncIterator, Callable, Sequence, TypeVar
+from typing import TypeVar
 
 from cloud_service.backends.base import Append, Backend, ModelInfo, Prompt
 from cloud_service.fusion import Distribution, FuseSession, FusionEngine
-from edge_agent.decode import DecodeResult, Piece, decode_stream
-from edge_agent.llm import ChatMessage, ChatTemplate, load_llama, vocab_fingerprint
+from runtime.decode import DecodeResult, Piece, decode_stream
+from runtime.llm import ChatMessage, ChatTemplate, load_llama, vocab_fingerprint
 
 T = TypeVar("T")
 
@@ -104,9 +105,9 @@ class LlamaBackend(Backend):
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Piece | BaseException | None] = asyncio.Queue()
         stop_flag = threading.Event()
-        put: Callable[[Piece | BaseException | None], None] = lambda item: loop.call_soon_threadsafe(
-            queue.put_nowait, item
-        )
+
+        def put(item: Piece | BaseException | None) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
 
         def work() -> None:
             try:

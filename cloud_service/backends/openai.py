@@ -19,9 +19,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Sequence
+from typing import Any
 
 import grpc
 import httpx
@@ -29,9 +30,9 @@ import httpx
 from cloud_service.backends.base import Append, Backend, BackendError, ModelInfo, Prompt
 from cloud_service.backends.llama import PromptTokenizer
 from cloud_service.fusion import Distribution, FuseSession, check_fits, plan_step
-from edge_agent.cloud_channel import read_tokens
-from edge_agent.decode import FINISH_LENGTH, FINISH_STOP, DecodeResult, Piece
-from edge_agent.llm import eog_ids, load_vocab, vocab_fingerprint
+from runtime.decode import FINISH_LENGTH, FINISH_STOP, DecodeResult, Piece
+from runtime.llm import eog_ids, load_vocab, vocab_fingerprint
+from runtime.secret_files import read_tokens
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class UpstreamSettings:
     scoring: str = "single"  # single | echo
 
     @classmethod
-    def from_config(cls, config) -> "UpstreamSettings":
+    def from_config(cls, config) -> UpstreamSettings:
         """From a ServerConfig; an unreadable key file is an error naming the key."""
         key_file = config.upstream_api_key_file
         api_key = read_tokens(key_file, "server.upstream_api_key_file")[0] if key_file else ""

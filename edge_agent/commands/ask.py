@@ -6,9 +6,11 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from edge_agent.config import STRATEGIES, Config
+from edge_agent.commands import command
+from edge_agent.config import Config
 from edge_agent.context import ContextError, PrivateContext, load_context_file
-from edge_agent.strategies import AnswerReport
+from edge_agent.strategies.registry import NAMES as STRATEGIES
+from edge_agent.strategies.report import AnswerReport
 
 if TYPE_CHECKING:
     from edge_agent.daemon import DaemonClient
@@ -31,7 +33,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     ask.add_argument("--no-report", action="store_true", help="print only the answer")
     ask.add_argument("--conversation", type=int, metavar="ID", help="add to this conversation (default: a new one)")
     ask.add_argument("--no-daemon", action="store_true", help="answer in this process even if the daemon runs")
-    ask.set_defaults(handler=ask_command)
+    command(ask, ask_command)
 
 
 def ask_command(args: argparse.Namespace, config: Config) -> int:
@@ -87,30 +89,26 @@ def _ask_daemon(client: DaemonClient, request: AskRequest, conversation_id: int 
 
 def _ask_in_process(config: Config, request: AskRequest, conversation_id: int | None) -> tuple[AnswerReport, str]:
     """Answer in this process: load the model, take the context from the store unless one was given."""
-    from dataclasses import replace
-
     from edge_agent.agent import EdgeAgent
-    from edge_agent.store import AnswerRecorder, Store
+    from edge_agent.service import AnswerService
+    from edge_agent.store import Store
 
     with Store(config.daemon.store_path()) as store:
-        if conversation_id is not None:
-            store.get_conversation(conversation_id)  # a wrong id fails before the model loads
-        if not request.context:
-            request = replace(request, context=store.context_for(request.instruction, k=config.daemon.retrieval_k))
         agent = EdgeAgent(config)
+        service = AnswerService(config, store, agent)
+        service.check(request, conversation_id)  # a wrong strategy or conversation fails before the model loads
         if sys.stderr.isatty():
             print(f"tandem: loading {config.edge.model} ...", file=sys.stderr, flush=True)
-        agent.edge_model  # load before streaming so that a model error comes first
-        answer = agent.ask(request)
-        recorder = AnswerRecorder(store, conversation_id, request.instruction)
         try:
-            for piece in recorder.record(answer, request.context.source):
+            service.load()  # before streaming, so that a model error comes first
+            turn = service.start(request, conversation_id)
+            for piece in turn:
                 sys.stdout.write(piece)
                 sys.stdout.flush()
             sys.stdout.write("\n")
         finally:
             agent.close()
-    return answer.report, f"context: {request.context.source or 'none'}; saved in conversation {recorder.conversation_id}"
+    return turn.report, f"context: {turn.context_source or 'none'}; saved in conversation {turn.conversation_id}"
 
 
 def print_report(report: AnswerReport, stream: TextIO = sys.stderr) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from edge_agent.commands import command
 from edge_agent.config import Config
 
 
@@ -11,7 +12,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     audit = commands.add_parser("audit", help="show what left this device (the outbound audit log)")
     audit.add_argument("--last", type=int, metavar="N", help="only the last N entries")
     audit.add_argument("--request", metavar="ID", help="only the entries of one answer")
-    audit.set_defaults(handler=audit_command)
+    command(audit, audit_command)
 
 
 def audit_command(args: argparse.Namespace, config: Config) -> int:

@@ -1,29 +1,19 @@
-"""`tandem config`: the effective configuration."""
+"""`tandem config`: the edge's effective configuration (`tandem cloud config` prints the server's)."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
-from edge_agent.config import SECTIONS, Config
+from edge_agent.commands import command
+from edge_agent.config import Config
+from runtime.settings import render_toml
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    commands.add_parser("config", help="print the effective configuration and where it came from").set_defaults(
-        handler=show_config
-    )
+    command(commands.add_parser("config", help="print the effective configuration and where it came from"), show_config)
 
 
 def show_config(args: argparse.Namespace, config: Config) -> int:
-    print(f"# effective configuration (file: {config.source}; TANDEM_<SECTION>_<KEY> variables override)")
-    for section in SECTIONS:
-        print(f"\n[{section}]")
-        for key, value in dataclasses.asdict(getattr(config, section)).items():
-            if isinstance(value, bool):
-                rendered = str(value).lower()
-            elif isinstance(value, str):
-                rendered = f'"{value}"'
-            else:
-                rendered = str(value)
-            print(f"{key} = {rendered}")
+    """Print every edge section with its effective values."""
+    print(render_toml(config))
     return 0

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from edge_agent.commands import command
 from edge_agent.config import Config
 
 SNIPPET_CHARS = 100
@@ -22,20 +23,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     add.add_argument("--note", metavar="TEXT", help="a note ('-' reads it from stdin)")
     add.add_argument("--profile", metavar="TEXT", help="something about you that every answer may use ('-' = stdin)")
     add.add_argument("--title", help="title of the note or profile entry (default: its first line)")
-    add.set_defaults(handler=add_command)
+    command(add, add_command)
     listing = actions.add_parser("list", help="list the items in the store")
     listing.add_argument("--kind", choices=("profile", "note", "document"), help="only items of this kind")
-    listing.set_defaults(handler=list_command)
+    command(listing, list_command)
     show = actions.add_parser("show", help="print one item in full")
     show.add_argument("id", type=int)
-    show.set_defaults(handler=show_command)
+    command(show, show_command)
     remove = actions.add_parser("remove", help="delete items (and their embeddings)")
     remove.add_argument("ids", type=int, nargs="+", metavar="ID")
-    remove.set_defaults(handler=remove_command)
+    command(remove, remove_command)
     search = actions.add_parser("search", help="the chunks most similar to a query (what retrieval would pick)")
     search.add_argument("query")
     search.add_argument("-k", type=int, default=4, metavar="N", help="how many chunks (default 4)")
-    search.set_defaults(handler=search_command)
+    command(search, search_command)
 
 
 def _store(config: Config):

@@ -7,6 +7,7 @@ import json
 import sys
 import time
 
+from edge_agent.commands import command
 from edge_agent.config import Config
 
 EXIT_NOT_RUNNING = 3  # like `systemctl status` for a stopped unit
@@ -21,19 +22,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     start.add_argument("--foreground", action="store_true",
                        help="run in this process until SIGTERM/Ctrl-C, logging to stderr (for service managers)")
     start.add_argument("--wait", action="store_true", help="return only when the models are loaded")
-    start.set_defaults(handler=start_command)
-    actions.add_parser("stop", help="stop the daemon (answers in progress are kept, marked incomplete)") \
-        .set_defaults(handler=stop_command)
+    command(start, start_command)
+    command(actions.add_parser("stop", help="stop the daemon (answers in progress are kept, marked incomplete)"),
+            stop_command)
     status = actions.add_parser("status", help="loading or ready, the cloud's state, the store (exit 3 if not running)")
     status.add_argument("--json", action="store_true", help="machine-readable output")
-    status.set_defaults(handler=status_command)
+    command(status, status_command)
     logs = actions.add_parser("logs", help="show the background daemon's log")
     logs.add_argument("-n", "--lines", type=int, default=40, metavar="N", help="last N lines (default 40)")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines (Ctrl-C stops)")
-    logs.set_defaults(handler=logs_command)
+    command(logs, logs_command)
     service = actions.add_parser("install-service",
                                  help="write a systemd user unit and print how to enable it (does not enable it)")
-    service.set_defaults(handler=install_service_command)
+    command(service, install_service_command)
 
 
 def start_command(args: argparse.Namespace, config: Config) -> int:

@@ -6,11 +6,13 @@ import argparse
 import sys
 import time
 
+from edge_agent.commands import command
 from edge_agent.commands.ask import print_report
-from edge_agent.commands.progress import ProgressLine
-from edge_agent.config import STRATEGIES, Config
+from edge_agent.config import Config
 from edge_agent.context import PrivateContext
-from edge_agent.models import CATALOG, install_model
+from edge_agent.strategies.registry import NAMES as STRATEGIES
+from runtime.models import CATALOG, install_model
+from runtime.progress import ProgressLine
 
 DEMO_NOTES = """Name: Dana Whitfield
 Phone: +1 (415) 555-0172
@@ -27,7 +29,7 @@ DEMO_INSTRUCTION = "Write a short email to my landlord asking him to fix the hea
 def register(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser("demo", help="start a cloud on loopback, ask one question with private notes, stop")
     demo.add_argument("--strategy", choices=STRATEGIES, default="sketch", help="default: sketch")
-    demo.set_defaults(handler=demo_command)
+    command(demo, demo_command)
 
 
 def demo_command(args: argparse.Namespace, config: Config) -> int:
@@ -37,12 +39,11 @@ def demo_command(args: argparse.Namespace, config: Config) -> int:
     from edge_agent.privacy import AuditLog
     from edge_agent.strategies import AskRequest
 
-    for name in (config.edge.model, config.server.model):
-        if name in CATALOG:
-            install_model(CATALOG[name], progress=ProgressLine(name))
-    print(f"== starting the cloud service ({config.server.model}) on loopback ...", flush=True)
+    if config.edge.model in CATALOG:
+        install_model(CATALOG[config.edge.model], progress=ProgressLine(config.edge.model))
+    print("== starting the cloud service (server.model) on loopback ...", flush=True)
     started = time.monotonic()
-    with CloudProcess(model=config.server.model, config=args.config) as cloud:
+    with CloudProcess(config=args.config) as cloud:  # it reads [server] of the same config
         print(f"== cloud ready at {cloud.address} in {time.monotonic() - started:.1f}s", flush=True)
         config.cloud.address = cloud.address
         agent = EdgeAgent(config)

@@ -14,21 +14,23 @@ store (profile + retrieved chunks); a non-empty one is used as given.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import grpc
 
-from edge_agent.cloud_client import WireStats
-from edge_agent.strategies import AnswerReport, AskRequest
+from edge_agent.strategies import AskRequest
+from edge_agent.strategies.report import AnswerReport, report_from_dict
 from protos import edge_local_pb2 as pb
 from protos import edge_local_pb2_grpc as pb_grpc
+from runtime.errors import UserError
 
 STATUS_TIMEOUT_S = 2.0
 
 
-class DaemonError(RuntimeError):
+class DaemonError(UserError, RuntimeError):
     """The daemon refused a request or cannot be reached; the message says why."""
 
 
@@ -84,14 +86,9 @@ class DaemonClient:
             context_source=request.context.source,
         )
         call = self._stub.Ask(message)
-        text = ""
         try:
             for event in call:
-                event = _event(event)
-                text += event.text
-                if event.report is not None:
-                    event.report.text = text
-                yield event
+                yield _event(event)
         except grpc.RpcError as exc:
             raise _error(exc, self.socket_path) from None
         finally:
@@ -107,7 +104,7 @@ class DaemonClient:
     def close(self) -> None:
         self._channel.close()
 
-    def __enter__(self) -> "DaemonClient":
+    def __enter__(self) -> DaemonClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -122,17 +119,8 @@ def _event(event: pb.AskEvent) -> DaemonEvent:
         s = event.started
         return DaemonEvent("started", request_id=s.request_id, conversation_id=s.conversation_id,
                            message_id=s.message_id, context_source=s.context_source)
-    r = event.report
-    report = AnswerReport(
-        strategy=r.strategy, request_id=r.request_id, answered_by=r.answered_by, fallback=r.fallback,
-        context_sent=r.context_sent, sketch=list(r.sketch),
-        wire=WireStats(rpcs=list(r.rpcs), bytes_up=r.bytes_up, bytes_down=r.bytes_down),
-        edge_tokens=r.edge_tokens, first_text_s=r.first_text_s or None, total_s=r.total_s,
-        score=r.score if r.has_score else None, verdict=r.verdict or None, chosen=r.chosen,
-    )
-    if r.cancelled:
-        report.cancel.set()
-    return DaemonEvent("report", report=report, request_id=r.request_id)
+    report = report_from_dict(json.loads(event.report.json))
+    return DaemonEvent("report", report=report, request_id=report.request_id)
 
 
 def _error(exc: grpc.RpcError, socket_path: Path) -> DaemonError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from edge_agent import paths
+from runtime import paths
 
 DIR_MODE = 0o700
 SOCKET_MODE = 0o600

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from edge_agent.cloud_process import health_status
 from edge_agent.config import CloudConfig
@@ -53,7 +53,7 @@ class CloudMonitor:
     def state(self) -> CloudState:
         return self._state
 
-    def start(self) -> "CloudMonitor":
+    def start(self) -> CloudMonitor:
         self._thread = threading.Thread(target=self._run, name="cloud-monitor", daemon=True)
         self._thread.start()
         return self

@@ -18,7 +18,7 @@ POLL_S = 0.1
 
 def foreground_command(config_file: str | None = None) -> list[str]:
     """The command that runs the daemon in the foreground (also what the systemd unit runs)."""
-    cmd = [sys.executable, "-m", "edge_agent.cli"]
+    cmd = [sys.executable, "-m", "runtime.cli"]
     if config_file:
         cmd += ["--config", str(Path(config_file).expanduser().resolve())]
     return cmd + ["daemon", "start", "--foreground"]
@@ -40,7 +40,7 @@ class DaemonProcess:
         assert self.proc is not None, "not started"
         return self.proc.pid
 
-    def start(self, timeout: float = 60.0) -> "DaemonProcess":
+    def start(self, timeout: float = 60.0) -> DaemonProcess:
         """Spawn and wait until the socket answers (the models may still be loading)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with open(self.log_path, "ab") as log:
@@ -83,7 +83,7 @@ class DaemonProcess:
             return "(no log)"
         return " | ".join(text[-lines:]) or "(no output)"
 
-    def __enter__(self) -> "DaemonProcess":
+    def __enter__(self) -> DaemonProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import grpc
 
-from edge_agent.agent import Answer, EdgeAgent
+from edge_agent.agent import EdgeAgent
 from edge_agent.cloud_client import CloudClient, CloudError, PrivacyViolation
-from edge_agent.config import STRATEGIES, Config
-from edge_agent.context import PrivateContext
+from edge_agent.config import Config
+from edge_agent.context import ContextError, PrivateContext
 from edge_agent.daemon.monitor import OFFLINE, CloudMonitor
 from edge_agent.local_model import PromptTooLong
-from edge_agent.models import ModelError
 from edge_agent.privacy import PrivacyGuard
-from edge_agent.store import AnswerRecorder, Store, StoreError
-from edge_agent.strategies import AnswerReport, AskRequest, StrategyRefused
+from edge_agent.service import AnswerService, Turn
+from edge_agent.store import Store, StoreError
+from edge_agent.strategies import STRATEGIES, AskRequest, StrategyRefused
+from edge_agent.strategies.report import AnswerReport, report_to_dict
 from protos import edge_local_pb2 as pb
 from protos import edge_local_pb2_grpc as pb_grpc
+from runtime.models import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +61,17 @@ class DaemonState:
     ready: threading.Event = field(default_factory=threading.Event)
     error: str = ""
     load_s: float = 0.0
-    active: dict[str, tuple[Answer, AnswerRecorder]] = field(default_factory=dict)
+    active: dict[str, Turn] = field(default_factory=dict)
+
+    @property
+    def service(self) -> AnswerService:
+        return AnswerService(self.config, self.store, self.agent)
 
     def load(self) -> None:
         """Load the edge model and the embedder (once); then the daemon is ready."""
         start = time.monotonic()
         try:
-            self.agent.edge_model
-            self.store.embedder.load()
+            self.service.load()
         except (ModelError, OSError, ValueError, RuntimeError) as exc:
             self.error = f"cannot load the models: {exc}"
             log.error("%s", self.error)
@@ -76,12 +82,10 @@ class DaemonState:
 
     def cancel(self, request_id: str, reason: str) -> bool:
         """Stop a running answer at its next token; its text so far stays, labelled with `reason`."""
-        running = self.active.get(request_id)
-        if running is None:
+        turn = self.active.get(request_id)
+        if turn is None:
             return False
-        answer, recorder = running
-        recorder.cancel_reason = reason
-        answer.cancel()
+        turn.cancel(reason)
         return True
 
     def cancel_all(self, reason: str) -> None:
@@ -111,34 +115,41 @@ class EdgeLocalServicer(pb_grpc.EdgeLocalServicer):
 
     def Ask(self, request: pb.AskRequest, context: grpc.ServicerContext) -> Iterator[pb.AskEvent]:
         s = self.state
-        _validate(request, context)
+        ask = AskRequest(
+            instruction=request.instruction, strategy=request.strategy, max_tokens=request.max_tokens,
+            temperature=request.temperature, seed=request.seed,
+            context=PrivateContext(text=request.context_text, source=request.context_source)
+            if request.has_context else PrivateContext(),
+        )
+        conversation_id = request.conversation_id or None
+        try:
+            s.service.check(ask, conversation_id)
+        except ContextError as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except StrategyRefused as exc:  # unknown: a bad request; known but opt-in and off: a precondition
+            known = request.strategy in STRATEGIES
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION if known else grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except StoreError as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
         remaining = context.time_remaining()
         if not s.ready.wait(timeout=remaining if remaining is not None and remaining < 1e6 else None):
             context.abort(grpc.StatusCode.UNAVAILABLE, "the daemon is still loading its models; try again shortly")
         if s.error:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, s.error)
         try:
-            if request.has_context:
-                private = PrivateContext(text=request.context_text, source=request.context_source)
-            else:
-                private = s.store.context_for(request.instruction, k=s.config.daemon.retrieval_k)
-            answer = s.agent.ask(AskRequest(
-                instruction=request.instruction, context=private, strategy=request.strategy,
-                max_tokens=request.max_tokens, temperature=request.temperature, seed=request.seed,
-            ))
-            recorder = AnswerRecorder(s.store, request.conversation_id or None, request.instruction)
+            turn = s.service.start(ask, conversation_id)
         except StoreError as exc:
             context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
-        report = answer.report
-        s.active[report.request_id] = (answer, recorder)
+        report = turn.report
+        s.active[turn.request_id] = turn
         # Runs when the call ends; if the answer is still running, the client went away: stop it.
-        context.add_callback(lambda: s.cancel(report.request_id, "the client went away"))
+        context.add_callback(lambda: s.cancel(turn.request_id, "the client went away"))
         try:
             yield pb.AskEvent(started=pb.Started(
-                request_id=report.request_id, conversation_id=recorder.conversation_id,
-                message_id=recorder.answer_message.id, context_source=private.source,
+                request_id=turn.request_id, conversation_id=turn.conversation_id,
+                message_id=turn.message_id, context_source=turn.context_source,
             ))
-            for piece in recorder.record(answer, private.source):
+            for piece in turn:
                 yield pb.AskEvent(text=piece)
             yield pb.AskEvent(report=report_message(report))
         except (StrategyRefused, PrivacyViolation) as exc:
@@ -148,31 +159,11 @@ class EdgeLocalServicer(pb_grpc.EdgeLocalServicer):
         except CloudError as exc:  # one the strategy could not fall back from
             context.abort(grpc.StatusCode.ABORTED, str(exc))
         finally:
-            s.active.pop(report.request_id, None)
+            s.active.pop(turn.request_id, None)
             if report.fallback:
                 s.monitor.poke()
 
 
-def _validate(request: pb.AskRequest, context: grpc.ServicerContext) -> None:
-    problem = ""
-    if not request.instruction.strip():
-        problem = "the instruction is empty: say what to write"
-    elif request.strategy not in STRATEGIES:
-        problem = f"unknown strategy '{request.strategy}' (known: {', '.join(STRATEGIES)})"
-    elif request.max_tokens < 1:
-        problem = "max_tokens must be at least 1"
-    elif not 0.0 <= request.temperature <= 2.0:
-        problem = "temperature must be between 0 and 2"
-    if problem:
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
-
-
 def report_message(report: AnswerReport) -> pb.Report:
-    return pb.Report(
-        request_id=report.request_id, strategy=report.strategy, answered_by=report.answered_by,
-        fallback=report.fallback, context_sent=report.context_sent, sketch=report.sketch,
-        rpcs=report.wire.rpcs, bytes_up=report.wire.bytes_up, bytes_down=report.wire.bytes_down,
-        edge_tokens=report.edge_tokens, first_text_s=report.first_text_s or 0.0, total_s=report.total_s or 0.0,
-        cancelled=report.cancel.is_set(), has_score=report.score is not None, score=report.score or 0.0,
-        verdict=report.verdict or "", chosen=report.chosen,
-    )
+    """The report for the socket: the store's codec, as JSON (lossless)."""
+    return pb.Report(json=json.dumps(report_to_dict(report)))

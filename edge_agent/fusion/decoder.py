@@ -19,17 +19,18 @@ from __future__ import annotations
 
 import codecs
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from edge_agent import kv
 from edge_agent.cloud_client import CloudError, FuseChannel
 from edge_agent.fusion.rules import Candidates, FusionRule, ProxyTuning, candidates
 from edge_agent.fusion.spans import SpanWatcher
-from edge_agent.llm import eog_ids
+from edge_agent.fusion.stats import FuseStats
 from protos import tandem_pb2 as pb
+from runtime import kv
+from runtime.llm import eog_ids
 
 
 @dataclass
@@ -39,23 +40,6 @@ class FuseSettings:
     top_k: int = 20
     temperature: float = 0.0
     seed: int = 0
-
-
-@dataclass
-class FuseStats:
-    tokens: int = 0  # committed answer tokens
-    round_trips: int = 0
-    drafted: int = 0
-    accepted: int = 0
-    fused_positions: int = 0  # tokens chosen with the cloud's distribution
-    edge_alone: int = 0  # tokens decoded without the cloud (private spans, fallback)
-    cloud_lost: str = ""
-    seconds: float = 0.0
-    token_ids: list[int] = field(default_factory=list)
-
-    @property
-    def acceptance(self) -> float:
-        return self.accepted / self.drafted if self.drafted else 0.0
 
 
 class FusedDecoder:

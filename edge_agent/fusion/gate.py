@@ -1,6 +1,6 @@
 """Train the learned fusion gate on the device.
 
-Examples come from synthetic personalized-writing tasks (edge_agent.scoring.data, never
+Examples come from synthetic personalized-writing tasks (edge_agent.synthetic, never
 the benchmark's tasks): the edge model reads notes + instruction, the cloud model only
 the instruction, and both are teacher-forced along a gold answer that uses the notes.
 At each position the gate sees six numbers from the two top-k distributions and learns
@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_agent import kv
 from edge_agent.context import PrivateContext
 from edge_agent.fusion.rules import GATE_FEATURES, candidates, gate_features
-from edge_agent.llm import ChatMessage
 from edge_agent.local_model import EdgeModel
 from edge_agent.privacy import PrivacyGuard
 from edge_agent.strategies import prompts
+from runtime import kv
+from runtime.llm import ChatMessage
 
 PAD = -1e9
 
@@ -38,7 +38,7 @@ class GateData:
     def __len__(self) -> int:
         return len(self.target)
 
-    def subset(self, rows: np.ndarray) -> "GateData":
+    def subset(self, rows: np.ndarray) -> GateData:
         return GateData(self.features[rows], self.edge[rows], self.cloud[rows], self.target[rows])
 
 
@@ -115,7 +115,7 @@ def gate_loss(data: GateData, theta: np.ndarray) -> float:
 
 def train(edge: EdgeModel, cloud: EdgeModel, n_tasks: int, out: Path, seed: int = 1234) -> dict:
     """Collect, split 80/20, fit, and write the gate; returns the report that is also saved."""
-    from edge_agent.scoring.data import make_tasks
+    from edge_agent.synthetic import make_tasks
 
     started = time.perf_counter()
     data = collect(edge, cloud, make_tasks(n_tasks, seed=seed))

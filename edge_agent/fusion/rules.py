@@ -17,6 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
+from edge_agent.config import FUSE_RULES
+
 
 @dataclass(frozen=True)
 class Candidates:
@@ -107,7 +109,7 @@ class LearnedGate(FixedWeight):
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     @classmethod
-    def load(cls, path: Path) -> "LearnedGate":
+    def load(cls, path: Path) -> LearnedGate:
         data = json.loads(path.read_text(encoding="utf-8"))
         theta = tuple(float(x) for x in data["theta"])
         if len(theta) != len(GATE_FEATURES):
@@ -132,7 +134,7 @@ class ProxyTuning:
         raise RuntimeError("proxy-tuning needs the base model's distribution: use fuse_with_base")
 
 
-RULES = ("fixed", "entropy", "gate", "proxy")
+RULES = FUSE_RULES  # the names the config accepts
 
 
 def make_rule(name: str, cloud_weight: float = 0.5, gate_file: Path | None = None, alpha: float = 1.0) -> FusionRule:

@@ -8,8 +8,8 @@ Cosine similarity is then a dot product.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -32,7 +32,7 @@ class Embedder:
         self._tokenizer = None
         self._lock = threading.Lock()
 
-    def load(self) -> "Embedder":
+    def load(self) -> Embedder:
         """Load now (the daemon does this at start so the first search is fast)."""
         with self._lock:
             if self._session is None:
@@ -43,7 +43,7 @@ class Embedder:
         import onnxruntime
         from tokenizers import Tokenizer
 
-        from edge_agent.models import resolve_model
+        from runtime.models import resolve_model
 
         model_path = self._model_path or resolve_model(ENCODER_MODEL)
         tokenizer_path = self._tokenizer_path or resolve_model(TOKENIZER_MODEL)

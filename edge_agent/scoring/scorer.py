@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from edge_agent.models import CATALOG, ModelError, model_path
+from runtime.models import CATALOG, ModelError, model_path
 
 ARTIFACT = Path(__file__).with_name("scorer.onnx")
 TOKENIZER_MODEL = "minilm-tokenizer"  # catalog name of the tokenizer.json the scorer was trained with
@@ -70,7 +70,7 @@ class ScorerInfo:
     raw: dict
 
     @classmethod
-    def read(cls, path: Path) -> "ScorerInfo":
+    def read(cls, path: Path) -> ScorerInfo:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
             return cls(sha256=raw["sha256"], max_length=int(raw.get("max_length", MAX_LENGTH)), raw=raw)
@@ -88,11 +88,11 @@ class Scorer:
         self.batch_size = batch_size
 
     @classmethod
-    def load(cls, artifact: Path | None = None, tokenizer_path: Path | None = None, threads: int = 0) -> "Scorer":
+    def load(cls, artifact: Path | None = None, tokenizer_path: Path | None = None, threads: int = 0) -> Scorer:
         """Open the shipped artifact (or `artifact`); check its sha256 against its JSON."""
         import onnxruntime as ort
 
-        from edge_agent.llm import default_threads
+        from runtime.llm import default_threads
 
         artifact = Path(artifact) if artifact else ARTIFACT
         if not artifact.is_file():

@@ -112,7 +112,7 @@ class Database:
         with self._lock:
             return self.conn.execute(sql, args).fetchall()
 
-    def write(self) -> "_Transaction":
+    def write(self) -> _Transaction:
         """`with db.write() as conn:` runs the block in one IMMEDIATE transaction (all or nothing)."""
         return _Transaction(self)
 

@@ -2,44 +2,29 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from edge_agent.store.types import Message
+from edge_agent.strategies.report import AnswerReport, report_to_dict
 
 if TYPE_CHECKING:
     from edge_agent.agent import Answer
     from edge_agent.store.store import Store
-    from edge_agent.strategies import AnswerReport
 
 
-def report_meta(report: "AnswerReport", context_source: str = "") -> dict:
-    """The parts of an answer report worth keeping with the message (no private text)."""
-    return {
-        "strategy": report.strategy,
-        "answered_by": report.answered_by,
-        "fallback": report.fallback,
-        "context_sent": report.context_sent,
-        "context_source": context_source,
-        "sketch_points": len(report.sketch),
-        "wire": {"rpcs": list(report.wire.rpcs), "bytes_up": report.wire.bytes_up, "bytes_down": report.wire.bytes_down},
-        "edge_tokens": report.edge_tokens,
-        "request_id": report.request_id,
-        "first_text_s": report.first_text_s,
-        "total_s": report.total_s,
-        "score": report.score,
-        "verdict": report.verdict,
-        "chosen": report.chosen,
-        "fuse": None if report.fuse is None else {
-            "tokens": report.fuse.tokens, "round_trips": report.fuse.round_trips,
-            "acceptance": round(report.fuse.acceptance, 3), "edge_alone": report.fuse.edge_alone,
-        },
-    }
+def report_meta(report: AnswerReport, context_source: str = "") -> dict:
+    """What the store keeps with an answer: its whole report (the text is the message itself)."""
+    meta = report_to_dict(report)
+    meta.pop("text", None)
+    meta["context_source"] = context_source
+    return meta
 
 
 class AnswerRecorder:
     """The user's turn and the streaming answer of one request, in one conversation."""
 
-    def __init__(self, store: "Store", conversation_id: int | None, instruction: str) -> None:
+    def __init__(self, store: Store, conversation_id: int | None, instruction: str) -> None:
         self.store = store
         if conversation_id is None:
             conversation_id = store.create_conversation().id
@@ -48,7 +33,7 @@ class AnswerRecorder:
         self.answer_message: Message = store.add_message(conversation_id, "assistant", "", complete=False)
         self.cancel_reason = "cancelled"  # what an answer stopped by `report.cancel` is labelled with
 
-    def record(self, answer: "Answer", context_source: str = "") -> Iterator[str]:
+    def record(self, answer: Answer, context_source: str = "") -> Iterator[str]:
         """Yield the answer's pieces, writing each one before it is passed on."""
         reason = ""
         try:
@@ -78,7 +63,7 @@ class AnswerRecorder:
                 self.store.finish_message(self.answer_message.id, meta)
 
     @staticmethod
-    def _stop(answer: "Answer") -> None:
+    def _stop(answer: Answer) -> None:
         answer.cancel()
         close = getattr(answer.pieces, "close", None)
         if close is not None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from edge_agent import paths
 from edge_agent.retrieval import Embedder
 from edge_agent.store.conversations import ConversationsMixin
 from edge_agent.store.db import Database, SchemaTooNew
 from edge_agent.store.items import ItemsMixin
 from edge_agent.store.types import StoreError
+from runtime import paths
 
 
 def default_store_path() -> Path:
@@ -50,7 +50,7 @@ class Store(ItemsMixin, ConversationsMixin):
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:

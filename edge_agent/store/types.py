@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from runtime.errors import UserError
+
 KINDS = ("profile", "note", "document")
 
 
-class StoreError(ValueError):
+class StoreError(UserError, ValueError):
     """A store operation cannot be done (missing item, bad document, ...); the message says why."""
 
 

@@ -9,20 +9,17 @@ Nothing streams until the choice is made (the candidates are written first).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING, Iterator
 
-from edge_agent.cloud_client import CloudClient
-from edge_agent.strategies.base import AnswerReport, AskRequest, Candidate
-
-if TYPE_CHECKING:
-    from edge_agent.agent import EdgeAgent
+from edge_agent.strategies.base import AskRequest
+from edge_agent.strategies.context import StrategyContext
+from edge_agent.strategies.report import AnswerReport, Candidate
 
 
-def run_best_of(agent: "EdgeAgent", request: AskRequest, report: AnswerReport, cloud: CloudClient) -> Iterator[str]:
-    from edge_agent.strategies.runners import RUNNERS
-
-    settings = agent.config.best_of
+def run_best_of(ctx: StrategyContext, request: AskRequest, report: AnswerReport) -> Iterator[str]:
+    """Several candidates, scored and verified on the device; the best is returned."""
+    settings = ctx.config.best_of
     plans = [(name, request) for name in settings.strategy_list()]
     plans += [("edge", replace(request, temperature=0.8, seed=request.seed + 1 + i)) for i in range(settings.samples)]
     candidates: list[Candidate] = []
@@ -31,7 +28,7 @@ def run_best_of(agent: "EdgeAgent", request: AskRequest, report: AnswerReport, c
         if report.cancel.is_set():
             return
         sub_report = AnswerReport(strategy=name, request_id=report.request_id, cancel=report.cancel)
-        text = "".join(RUNNERS[name](agent, sub_request, sub_report, cloud)).strip()
+        text = "".join(ctx.run(name, sub_request, sub_report)).strip()
         report.edge_tokens += sub_report.edge_tokens
         if sub_report.fallback:
             fallbacks.append(f"{name}: {sub_report.fallback}")
@@ -42,7 +39,7 @@ def run_best_of(agent: "EdgeAgent", request: AskRequest, report: AnswerReport, c
         report.fallback = "; ".join(fallbacks) or "no candidate answer"
         return
     notes = request.context.text
-    scores = agent.quality.score(request.instruction, notes, [c.text for c in candidates])
+    scores = ctx.quality.score(request.instruction, notes, [c.text for c in candidates])
     for candidate, score in zip(candidates, scores or [None] * len(candidates)):
         candidate.score = score
     ranked = sorted(candidates, key=lambda c: -(c.score if c.score is not None else 0.0))
@@ -50,8 +47,8 @@ def run_best_of(agent: "EdgeAgent", request: AskRequest, report: AnswerReport, c
     for candidate in ranked[: max(1, settings.max_verify)]:
         if report.cancel.is_set():
             break
-        with agent.edge_lock:
-            verdict = agent.quality.verify(agent.edge_model, request.instruction, notes, candidate.text)
+        with ctx.edge.lock:
+            verdict = ctx.quality.verify(ctx.edge.model, request.instruction, notes, candidate.text)
         candidate.verdict, candidate.verdict_probs = verdict.label, dict(verdict.probs)
         if verdict.label == "C":
             chosen = candidate
@@ -59,7 +56,7 @@ def run_best_of(agent: "EdgeAgent", request: AskRequest, report: AnswerReport, c
     report.candidates = candidates
     report.chosen = chosen.strategy
     report.score, report.verdict, report.verdict_probs = chosen.score, chosen.verdict, chosen.verdict_probs
-    report.answered_by = "edge+cloud" if report.wire.rpcs or cloud.stats.rpcs else "edge"
+    report.answered_by = "edge+cloud" if ctx.cloud.stats.rpcs else "edge"
     if fallbacks:
         report.fallback = "; ".join(fallbacks)
     yield chosen.text

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from edge_agent.context import PrivateContext
-from edge_agent.llm import ChatMessage
+from runtime.llm import ChatMessage
 
 EDGE_SYSTEM = (
     "You are tandem, a private writing assistant running on the user's own device. "

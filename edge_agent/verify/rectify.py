@@ -6,8 +6,9 @@ It works over callables so that any strategy can plug in its own generation and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from edge_agent.verify.verifier import Verdict
 

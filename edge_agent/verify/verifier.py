@@ -19,14 +19,14 @@ a model's taste for one letter or for "yes" cancels out (contextual calibration)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
-from edge_agent import kv
-from edge_agent.llm import ChatMessage
 from edge_agent.local_model import EdgeModel, PromptTooLong
+from runtime import kv
+from runtime.llm import ChatMessage
 
 OPTIONS = ("A", "B", "C")
 
@@ -78,7 +78,7 @@ class Verdict:
     mass: float = 0.0  # mean raw probability of the read tokens (low = the model wanted to say something else)
 
     @classmethod
-    def from_scores(cls, scores: dict[str, float], mass: float = 0.0) -> "Verdict":
+    def from_scores(cls, scores: dict[str, float], mass: float = 0.0) -> Verdict:
         total = sum(scores.values())
         probs = {o: (scores[o] / total if total > 0 else 1 / len(OPTIONS)) for o in OPTIONS}
         return cls(max(OPTIONS, key=lambda o: probs[o]), probs, mass)

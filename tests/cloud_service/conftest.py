@@ -11,15 +11,15 @@ import contextlib
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import httpx
 import pytest
 
 from cloud_service.server import CloudServer, start_server
+from cloud_service.settings import ServerConfig
 from edge_agent.cloud_process import free_port, terminate
-from edge_agent.config import ServerConfig
 
 UPSTREAM_ALIAS = "SmolLM2-135M-Instruct.Q4_1.gguf"  # the name the embedded backend reports too
 

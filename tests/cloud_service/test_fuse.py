@@ -13,7 +13,7 @@ import grpc
 import pytest
 
 from cloud_service.server import CloudServer
-from edge_agent.config import ServerConfig
+from cloud_service.settings import ServerConfig
 from protos import tandem_pb2 as pb
 from protos import tandem_pb2_grpc as pb_grpc
 from tests.cloud_service.conftest import serving

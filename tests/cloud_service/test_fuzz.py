@@ -22,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import grpc
 import pytest
@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cloud_service.server import CloudServer, start_server
-from edge_agent.config import ServerConfig
+from cloud_service.settings import ServerConfig
 from protos import tandem_pb2 as pb
 from protos import tandem_pb2_grpc as pb_grpc
 
@@ -96,7 +96,7 @@ class ServerThread:
         """Run a coroutine on the server's loop and wait for its result."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
-    def start(self) -> "ServerThread":
+    def start(self) -> ServerThread:
         self.thread.start()
 
         async def boot() -> CloudServer:

@@ -25,9 +25,10 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from cloud_service.auth import INVALID, MISSING
 from cloud_service.server import CloudServer, start_server
+from cloud_service.settings import ServerConfig
 from edge_agent.cloud_client import CloudClient, CloudError
 from edge_agent.cloud_process import free_port, health_status
-from edge_agent.config import CloudConfig, ConfigError, ServerConfig
+from edge_agent.config import CloudConfig, ConfigError
 from edge_agent.privacy import AuditLog, PrivacyGuard
 from protos import tandem_pb2 as pb
 from protos import tandem_pb2_grpc as pb_grpc
@@ -59,7 +60,7 @@ def _name(common_name: str) -> x509.Name:
 
 
 def _issue(subject: str, key, issuer: str, issuer_key, *, ca: bool = False, san=None, usage=None) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(subject)).issuer_name(_name(issuer))

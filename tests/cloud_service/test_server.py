@@ -14,10 +14,10 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cloud_service.server import CloudServer, start_server
-from edge_agent.config import ServerConfig
-from tests.cloud_service.conftest import UPSTREAM_ALIAS, serving
+from cloud_service.settings import ServerConfig
 from protos import tandem_pb2 as pb
 from protos import tandem_pb2_grpc as pb_grpc
+from tests.cloud_service.conftest import UPSTREAM_ALIAS, serving
 
 N_CTX = 512
 LIMIT = 128
@@ -131,7 +131,7 @@ async def test_client_cancel_stops_generation(cloud: CloudServer, stub) -> None:
     cancelled_before = stats.streams_cancelled
     call = stub.Generate(pb.GenerateRequest(prompt="Write a very long story about a dragon.", max_tokens=LIMIT))
     received = 0
-    async for chunk in call:
+    async for _chunk in call:
         received += 1
         if received == 3:
             break

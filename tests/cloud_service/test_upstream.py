@@ -13,8 +13,8 @@ import grpc
 import pytest
 
 from cloud_service.server import start_server
+from cloud_service.settings import ServerConfig
 from edge_agent.cloud_process import free_port, terminate
-from edge_agent.config import ServerConfig
 from protos import tandem_pb2 as pb
 from protos import tandem_pb2_grpc as pb_grpc
 from tests.cloud_service.conftest import serving, start_upstream
@@ -46,7 +46,7 @@ def fuse_open(fingerprint: str) -> pb.FuseRequest:
 
 @pytest.fixture(scope="module")
 def fingerprint(smol_path: Path) -> str:
-    from edge_agent.llm import load_vocab, vocab_fingerprint
+    from runtime.llm import load_vocab, vocab_fingerprint
 
     return vocab_fingerprint(load_vocab(smol_path))
 
@@ -132,7 +132,7 @@ async def test_unreadable_api_key_file_names_the_key(smol_path: Path, tmp_path: 
 async def test_fuse_scores_a_position_where_the_turn_ends(smol_path: Path, upstream_url: str, fingerprint: str) -> None:
     # An upstream that samples end-of-turn returns no token and no log-probabilities; the
     # backend forbids sampling it so the distribution (end of turn included) still comes back.
-    from edge_agent.llm import load_vocab
+    from runtime.llm import load_vocab
 
     eos = load_vocab(smol_path).token_eos()
     config = upstream_config(smol_path, upstream_url)

@@ -8,9 +8,10 @@ from pathlib import Path
 import grpc
 import pytest
 
-from edge_agent.cloud_channel import call_metadata, open_channel, read_pem, read_tokens, uses_tls
+from edge_agent.cloud_channel import call_metadata, open_channel, uses_tls
 from edge_agent.cloud_process import health_status
 from edge_agent.config import CloudConfig, ConfigError
+from runtime.secret_files import read_pem, read_tokens
 
 
 def test_no_token_file_means_no_metadata() -> None:

@@ -1,4 +1,8 @@
-"""Config: defaults, the TOML file, environment overrides, and errors that name the key and file."""
+"""The edge's config: defaults, the TOML file, environment overrides, and errors that name the key and file.
+
+The loader is `runtime.settings`; the `[server]` section of the same file is the cloud service's
+(tests/cloud_service/test_settings.py).
+"""
 
 from pathlib import Path
 
@@ -16,7 +20,6 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_defaults_when_no_file_exists() -> None:
     config = load_config(environ={})
     assert config.edge.model == "qwen2.5-coder-0.5b"
-    assert config.server.model == "qwen2.5-coder-1.5b"
     assert config.cloud.allow_context is False
     assert config.source == "defaults"
 
@@ -30,34 +33,37 @@ def test_file_values_and_int_to_float(tmp_path: Path) -> None:
 
 def test_default_location_is_xdg_config(isolated_dirs: Path) -> None:
     (isolated_dirs / "config" / "tandem").mkdir()
-    (isolated_dirs / "config" / "tandem" / "config.toml").write_text("[server]\nport = 6000\n")
-    assert load_config(environ={}).server.port == 6000
+    (isolated_dirs / "config" / "tandem" / "config.toml").write_text("[edge]\nmax_tokens = 77\n")
+    assert load_config(environ={}).edge.max_tokens == 77
 
 
 def test_environment_overrides_file(tmp_path: Path) -> None:
-    path = write(tmp_path, "[server]\nport = 6000\n")
-    config = load_config(path, environ={"TANDEM_SERVER_PORT": "7000", "TANDEM_CLOUD_ALLOW_CONTEXT": "yes"})
-    assert config.server.port == 7000
+    path = write(tmp_path, "[edge]\nmax_tokens = 77\n")
+    config = load_config(path, environ={"TANDEM_EDGE_MAX_TOKENS": "88", "TANDEM_CLOUD_ALLOW_CONTEXT": "yes"})
+    assert config.edge.max_tokens == 88
     assert config.cloud.allow_context is True
+    assert config.origins["edge.max_tokens"] == "environment variable TANDEM_EDGE_MAX_TOKENS"
+
+
+def test_the_servers_section_is_left_to_the_cloud_service(tmp_path: Path) -> None:
+    path = write(tmp_path, "[server]\nport = 'not even a number'\n[edge]\nmax_tokens = 9\n")
+    config = load_config(path, environ={"TANDEM_SERVER_PORT": "also wrong"})
+    assert config.edge.max_tokens == 9
+    assert not hasattr(config, "server")
 
 
 @pytest.mark.parametrize(
     "text, expected",
     [
         ("[edge]\nmodle = 'x'\n", "unknown key 'edge.modle'"),
+        ("[edge]\nmax_tokens = 'many'\n", "'edge.max_tokens' must be a whole number"),
+        ("[fuse]\ntop_k = 500\n", "'fuse.top_k' must be between 1 and 100"),
+        ("[edge]\ntemperature = 3.5\n", "'edge.temperature' must be between 0 and 2"),
         ("[egde]\nmodel = 'x'\n", "unknown section [egde]"),
-        ("[server]\nport = 'fast'\n", "'server.port' must be a whole number"),
         ("[cloud]\nallow_context = 'yes'\n", "'cloud.allow_context' must be true or false"),
-        ("[server]\nport = 70000\n", "'server.port' must be between 0 and 65535"),
         ("[edge]\nstrategy = 'magic'\n", "'edge.strategy' must be one of"),
         ("[edge\nmodel = 1\n", "not valid TOML"),
-        ("[server]\nbackend = 'vllm'\n", "'server.backend' must be one of llama.cpp, openai"),
-        ("[server]\nbackend = 'openai'\n", "'server.backend' is \"openai\" but server.upstream_url is not set"),
-        ("[server]\nupstream_scoring = 'batch'\n", "'server.upstream_scoring' must be echo or single"),
-        ("[server]\ntls_cert_file = 'a.pem'\n", "'server.tls_key_file' and server.tls_cert_file must be set together"),
-        ("[server]\ntls_client_ca_file = 'ca.pem'\n", "'server.tls_client_ca_file' needs server.tls_cert_file"),
         ("[cloud]\ncert_file = 'edge.pem'\n", "'cloud.key_file' and cloud.cert_file must be set together"),
-        ("[server]\nmetrics_port = 70000\n", "'server.metrics_port' must be between 0 (off) and 65535"),
     ],
 )
 def test_bad_file_names_key_and_file(tmp_path: Path, text: str, expected: str) -> None:

@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 from textual.widgets import Input, OptionList
 
-from edge_agent.strategies import RUNNERS
+from edge_agent.strategies import STRATEGIES
 from tests.tui.conftest import SIZE, ask, make_config, send, settle, wait_for
 from tui.badges import badges, wire
 from tui.chat_view import AnswerView
@@ -95,7 +95,7 @@ async def test_the_strategy_picker_offers_every_registered_strategy(config, make
         assert isinstance(app.screen, StrategyPicker)
         options = app.screen.query_one(OptionList)
         ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
-        assert ids == list(RUNNERS)
+        assert ids == list(STRATEGIES)
         opt_in = options.get_option("cloud-with-context")
         assert opt_in.disabled, "sending notes to the cloud is off unless the config enables it"
         assert "OPT-IN: sends your private notes to the cloud" in plain(opt_in.prompt)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def test_chat_needs_a_terminal():
-    done = subprocess.run([sys.executable, "-m", "edge_agent.cli", "chat"], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "runtime.cli", "chat"], capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=60)
     assert done.returncode == 1
     assert done.stderr.strip() == "tandem: error: chat needs an interactive terminal (use `tandem ask` in scripts)"
@@ -23,7 +23,7 @@ def test_chat_needs_a_terminal():
 
 def test_chat_with_a_missing_model_is_a_one_line_error(tmp_path: Path):
     primary, secondary = pty.openpty()
-    done = subprocess.run([sys.executable, "-m", "edge_agent.cli", "chat", "--in-process", "--model",
+    done = subprocess.run([sys.executable, "-m", "runtime.cli", "chat", "--in-process", "--model",
                            str(tmp_path / "nope.gguf")], stdin=secondary, stdout=secondary, stderr=subprocess.PIPE,
                           text=True, timeout=60)
     os.close(primary)
@@ -38,7 +38,7 @@ def test_chat_opens_in_a_terminal_and_quits_with_ctrl_q(smol_path: Path):
                TANDEM_CLOUD_ADDRESS="127.0.0.1:9")
     primary, secondary = pty.openpty()
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "edge_agent.cli", "chat", "--in-process"],
+    proc = subprocess.Popen([sys.executable, "-m", "runtime.cli", "chat", "--in-process"],
                             stdin=secondary, stdout=secondary, stderr=secondary, env=env, start_new_session=True)
     os.close(secondary)
     screen = b""

@@ -20,7 +20,7 @@ from tests.tui.conftest import settle
 
 SKETCH_META = {
     "strategy": "sketch", "request_id": "5f2c9a1e7b30", "answered_by": "edge+cloud", "fallback": "",
-    "context_sent": False, "sketch_points": 3, "edge_tokens": 84, "first_text_s": 0.9, "total_s": 2.1, "pieces": 80,
+    "context_sent": False, "sketch": ["greet", "ask", "thank"], "edge_tokens": 84, "first_text_s": 0.9, "total_s": 2.1, "pieces": 80,
     "wire": {"rpcs": ["Sketch"], "bytes_up": 61, "bytes_down": 212}, "score": 0.82, "verdict": "C",
 }
 EDGE_META = {

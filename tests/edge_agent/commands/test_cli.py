@@ -13,7 +13,7 @@ from edge_agent.cloud_process import CloudProcess
 
 
 def tandem(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edge_agent.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "runtime.cli", *args], capture_output=True, text=True,
                           env=env or os.environ.copy(), timeout=timeout)
 
 
@@ -44,6 +44,7 @@ def test_help_lists_the_commands() -> None:
         assert command in result.stdout
 
 
+@pytest.mark.slow  # loads a model in a subprocess
 def test_ask_streams_an_answer_and_reports(notes: Path) -> None:
     result = tandem("ask", "When is my dentist appointment?", "--context", str(notes), "--max-tokens", "12",
                     env=small_edge_env())
@@ -88,6 +89,7 @@ def test_missing_model_says_how_to_install(tmp_path: Path) -> None:
     assert_one_line_error(tandem("ask", "hi", env=env), "tandem models install qwen2.5-coder-0.5b")
 
 
+@pytest.mark.slow  # loads a model in a subprocess
 def test_opt_in_strategy_refused_by_default() -> None:
     result = tandem("ask", "hi", "--strategy", "cloud-with-context", env=small_edge_env())
     assert_one_line_error(result, "allow_context = true")

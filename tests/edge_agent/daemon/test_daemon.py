@@ -107,7 +107,7 @@ def test_two_clients_at_once(world) -> None:
         t.join(timeout=120)
     assert sorted(results) == [1, 2]
     with Store(env.store_path) as store:
-        for started, text, report in results.values():
+        for started, text, _report in results.values():
             [_, answer] = store.messages(started["conversation_id"])
             assert text.strip() and answer.text == text and answer.complete
     assert results[1][0]["conversation_id"] != results[2][0]["conversation_id"]
@@ -157,7 +157,7 @@ def test_bad_requests_get_one_clear_error(client: DaemonClient) -> None:
 
 
 def tandem(env: DaemonEnv, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edge_agent.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "runtime.cli", *args], capture_output=True, text=True,
                           env=env.env, timeout=120)
 
 

@@ -15,7 +15,7 @@ COUNT = "Count from 1 to 200, one number per line."
 
 
 def tandem(env: DaemonEnv, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edge_agent.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "runtime.cli", *args], capture_output=True, text=True,
                           env=env.env, timeout=180)
 
 

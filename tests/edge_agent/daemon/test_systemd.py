@@ -13,7 +13,7 @@ def test_install_service_writes_the_unit_and_only_prints_how_to_enable_it(isolat
     config = tmp_path / "my config.toml"
     config.write_text("[edge]\nmax_tokens = 64\n")
     result = subprocess.run(
-        [sys.executable, "-m", "edge_agent.cli", "--config", str(config), "daemon", "install-service"],
+        [sys.executable, "-m", "runtime.cli", "--config", str(config), "daemon", "install-service"],
         capture_output=True, text=True, env=os.environ.copy(), timeout=60,
     )
     assert result.returncode == 0, result.stderr
@@ -21,6 +21,6 @@ def test_install_service_writes_the_unit_and_only_prints_how_to_enable_it(isolat
     assert result.stdout.splitlines()[0] == f"wrote {unit}"
     assert "systemctl --user daemon-reload && systemctl --user enable --now tandem.service" in result.stdout
     text = unit.read_text()
-    assert f'ExecStart={sys.executable} -m edge_agent.cli --config "{config}" daemon start --foreground' in text
+    assert f'ExecStart={sys.executable} -m runtime.cli --config "{config}" daemon start --foreground' in text
     assert "WantedBy=default.target" in text and "UMask=0077" in text
     assert not (unit.parent / "default.target.wants").exists()  # not enabled

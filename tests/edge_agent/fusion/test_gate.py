@@ -8,7 +8,7 @@ import numpy as np
 from edge_agent.fusion.gate import collect, fit, fixed_loss, gate_loss, train
 from edge_agent.fusion.rules import LearnedGate
 from edge_agent.local_model import EdgeModel
-from edge_agent.scoring.data import make_tasks
+from edge_agent.synthetic import make_tasks
 
 
 def test_gate_fits_better_than_its_start_and_saves(smol_path: Path, tmp_path: Path) -> None:

@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from edge_agent.fusion.rules import (
-    EntropyAdaptive, FixedWeight, LearnedGate, ProxyTuning, candidates, gate_features, make_rule,
+    EntropyAdaptive,
+    FixedWeight,
+    LearnedGate,
+    ProxyTuning,
+    candidates,
+    gate_features,
+    make_rule,
 )
 
 

@@ -16,14 +16,13 @@ import pytest
 
 from cloud_service.capture import read_capture
 from edge_agent.agent import EdgeAgent
-from edge_agent.bench.leaks import find_leaks
-from edge_agent.bench.tasks import load_tasks
+from bench.leaks import find_leaks
+from bench.tasks import load_tasks
 from edge_agent.cloud_process import CloudProcess
 from edge_agent.config import load_config
 from edge_agent.context import PrivateContext
-from edge_agent.llm import load_llama
+from runtime.llm import load_llama
 from edge_agent.local_model import EdgeModel
-from edge_agent.privacy import AuditLog
 from edge_agent.strategies import AskRequest
 
 PRIVACY_STRATEGIES = ("edge", "cloud-public", "sketch", "fuse")

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from edge_agent.retrieval import DIM, Embedder, from_blobs, to_blob, top_k
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return Embedder().load()
 
 
 def test_embeddings_are_unit_vectors(embedder: Embedder) -> None:

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from edge_agent.models import ModelError
 from edge_agent.scoring import ARTIFACT, Scorer, format_query
 from edge_agent.scoring.scorer import info_path
+from runtime.models import ModelError
 
 NOTES = "Name: Ines Carvalho\nPlumber: Northgate Pipes, contact Oskar\nLeak under the kitchen sink since Sunday\nCan be home on June 3 after 2 pm"
 INSTRUCTION = "Email the plumber to book a visit for the leak."
@@ -37,12 +37,13 @@ def test_the_artifact_ships_with_its_description():
         assert 0.0 <= info["validation"][key]["auc"] <= 1.0
 
 
+@pytest.mark.slow  # loads a model in a subprocess
 def test_runtime_needs_no_torch():
     """Loading and scoring import neither torch nor the build (checked in a fresh interpreter)."""
     code = (
         "import sys; from edge_agent.scoring import Scorer; "
         "print(Scorer.load().score([('Write a note.', 'A note.')])[0]); "
-        "assert 'torch' not in sys.modules and 'edge_agent.scoring.build' not in sys.modules"
+        "assert 'torch' not in sys.modules and 'tools.scorer.build' not in sys.modules"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

@@ -7,14 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from edge_agent.store import Store
 
 
 def tandem(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edge_agent.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "runtime.cli", *args], capture_output=True, text=True,
                           input=stdin, env=os.environ.copy(), timeout=120)
 
 
+@pytest.mark.slow  # loads a model in a subprocess
 def test_add_list_show_search_remove(tmp_path: Path, isolated_dirs: Path) -> None:
     doc = tmp_path / "lease.md"
     doc.write_text("# Lease\n\nRent is due on the first day of each month.\n", encoding="utf-8")

@@ -21,11 +21,6 @@ DENTIST = "Dentist appointment on Friday at 10am with Dr Chen, 44 Harbour Road."
 BREAD = "I bake sourdough bread every Sunday morning with rye flour."
 
 
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return Embedder().load()  # one ONNX session for the whole module
-
-
 @pytest.fixture
 def store(tmp_path: Path, embedder: Embedder) -> Store:
     with Store(tmp_path / "store.sqlite3", embedder=embedder) as s:

@@ -8,7 +8,14 @@ import pytest
 from edge_agent.local_model import EdgeModel, PromptTooLong
 from edge_agent.verify import verifier
 from edge_agent.verify.verifier import (
-    GROUNDED_QUESTIONS, HELP_QUESTIONS, OPTIONS, WORDINGS, Verdict, next_token_logits, option_token_ids, verify,
+    GROUNDED_QUESTIONS,
+    HELP_QUESTIONS,
+    OPTIONS,
+    WORDINGS,
+    Verdict,
+    next_token_logits,
+    option_token_ids,
+    verify,
 )
 
 INSTRUCTION = "Email Mr. Holm asking him to fix the radiator before March 14."
@@ -89,7 +96,7 @@ def test_questions_method_combines_the_two_questions(smol):
 
 
 def test_the_model_still_generates_the_same_after_verifying(smol):
-    from edge_agent.llm import ChatMessage
+    from runtime.llm import ChatMessage
 
     messages = [ChatMessage("user", "Say hello to Ana.")]
     before = "".join(smol.stream_chat(messages, max_tokens=12))
