@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable
 
+from edge_agent.privacy import frequency
 from edge_agent.privacy.patterns import SpanSet, digits_of, find_pii
 from edge_agent.privacy.words import (  # noqa: F401  (re-exported: fusion.spans imports STOPWORDS from here)
     KEY_KINDS,
@@ -128,8 +129,8 @@ def _parts(words: list[str], kind: str) -> list[tuple[str, str]]:
     ]
     if len(words) < 2 or not keep:
         return []
-    if kind != "PERSON":
-        return [(w, f"PART{i + 1}") for i, w in keep]
+    if kind != "PERSON":  # "Blue Meadow Health": "Meadow" alone still names it, "Blue" and "Health" do not
+        return [(w, f"PART{i + 1}") for i, w in keep if not frequency.is_common(w)]
     roles: list[tuple[str, str]] = []
     middle = 0
     for i, w in keep:
@@ -339,15 +340,21 @@ def _word_stats(texts: list[str]) -> tuple[set[str], set[str]]:
 
 
 def extract_entities(
-    texts: Iterable[str], extra: Callable[[str], list[tuple[int, int, str]]] | None = None
+    texts: Iterable[str],
+    extra: Callable[[str], list[tuple[int, int, str]]] | None = None,
+    ordinary: Callable[[str], Iterable[str]] | None = None,
 ) -> list[Entity]:
     """The sensitive spans of the private context, deduplicated by key, in first-seen order.
 
     `extra` finds more typed spans in each text (the sensitive-category lexicon: "Knee
-    replacement" is a procedure, so its capitalised first word is no name).
+    replacement" is a procedure, so its capitalised first word is no name); `ordinary` names the
+    words of a text that are ordinary words where they begin a sentence ("Study group with
+    Minh": the recognizer's tagger says "Study" is no proper noun).
     """
     texts = [normalize(t) for t in texts if t and t.strip()]
     lower_words, mid_caps = _word_stats(texts)
+    if ordinary is not None:
+        lower_words |= {w.lower() for text in texts for w in ordinary(text)}
     out = _Collector()
     for text in texts:
         hits = find_pii(text)

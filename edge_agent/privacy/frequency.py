@@ -38,6 +38,11 @@ def available() -> bool:
     return _load() is not None
 
 
+def is_common(word: str, threshold: float = 4.0) -> bool:
+    """True if `word` is an everyday English word; False when no frequency list is installed."""
+    return available() and zipf_any_form(word) >= threshold
+
+
 def zipf(word: str) -> float:
     """The Zipf frequency of a lowercase word (0 if unseen; 7 if no list is installed,
     so that without it every word counts as common)."""
@@ -46,3 +51,25 @@ def zipf(word: str) -> float:
         return 7.0
     freq = table.get(word.lower().replace("’", "'"), 0.0)
     return math.log10(freq) + 9 if freq > 0 else 0.0
+
+
+_SUFFIXES = ("ing", "ed", "es", "s", "ly", "er", "ers", "est", "ness", "ment", "ments")
+
+
+def zipf_any_form(word: str) -> float:
+    """The highest Zipf frequency of `word` and its likely stems ("rescheduling" ->
+    "reschedule", "interned" -> "intern"): inflected forms are rarer than their words."""
+    word = word.lower().replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    best = zipf(word)
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            stem = word[: -len(suffix)]
+            forms = [stem, stem + "e"]
+            if len(stem) >= 4 and stem[-1] == stem[-2]:
+                forms.append(stem[:-1])  # "planned" -> "plan"
+            if stem.endswith("i"):
+                forms.append(stem[:-1] + "y")  # "studies" -> "study"
+            best = max([best] + [zipf(f) for f in forms])
+    return best

@@ -67,31 +67,40 @@ class PrivacyGuard:
     # -- public API ----------------------------------------------------------------------
 
     def redact(self, text: str) -> Redaction:
-        """Replace every private span in `text` with its placeholder."""
+        """Replace every private span in `text` with its placeholder.
+
+        The recognizer reads the text once, as the user wrote it; what it finds becomes a known
+        entity of the request, so later passes (and later strings, and `leaks()`) match it
+        wherever it occurs without asking the recognizer again."""
         text = unicodedata.normalize("NFC", text)
         with self._lock:
-            for _ in range(_MAX_PASSES):
-                text = self._redact_once(text)
-                if not self._finder.private_spans(text):
-                    break  # replacing can expose a span (digits glued to a name, a name in new context): go again
+            for attempt in range(_MAX_PASSES):
+                text = self._redact_once(text, recognize=attempt == 0)
+                if not self._finder.private_spans(text, recognize=False):
+                    break  # replacing can expose a span (digits glued to a name): go again
             return Redaction(text, self._vault.used(text))
 
     def restore(self, text: str) -> str:
         """Replace the placeholders this guard issued with their originals; leave the rest."""
         return self._vault.restore(text)
 
-    def private_spans(self, text: str) -> list[PrivateSpan]:
-        """The private spans of `text` outside placeholders, in order: the one notion of private."""
+    def private_spans(self, text: str, recognize: bool = True) -> list[PrivateSpan]:
+        """The private spans of `text` outside placeholders, in order: the one notion of private.
+
+        `recognize=False` asks only the context-free sources (known entities, including
+        everything redacted so far in this request, patterns, lexicon): the same answer for a
+        fragment as for the whole text, which is what `leaks()` and a streaming decoder need."""
         text = unicodedata.normalize("NFC", text)
         return [PrivateSpan(s.start, s.end, s.kind, s.source, text[s.start:s.end])
-                for s in self._finder.private_spans(text)]
+                for s in self._finder.private_spans(text, recognize)]
 
     def leaks(self, text: str) -> list[str]:
         """Private spans that still occur in `text`, each once, in order (known ones in their
-        canonical form from the context)."""
+        canonical form from the context). Context-free (see `private_spans`): every outbound
+        string was redacted first, and what the recognizer found there is known by now."""
         text = unicodedata.normalize("NFC", text)
         found: dict[str, None] = {}
-        for span in self._finder.private_spans(text):
+        for span in self._finder.private_spans(text, recognize=False):
             entity = span.entity or self._finder.entity_for(text[span.start:span.end], span.kind, register=False)
             found[entity.text] = None
         return list(found)
@@ -113,11 +122,11 @@ class PrivacyGuard:
 
     # -- replacing -------------------------------------------------------------------------
 
-    def _redact_once(self, text: str) -> str:
+    def _redact_once(self, text: str, recognize: bool) -> str:
         self._vault.reserve(text)
         pieces: list[str] = []
         position = 0
-        for span in resolve(self._finder.candidates(text)):
+        for span in resolve(self._finder.candidates(text, recognize)):
             pieces.append(text[position:span.start])
             pieces.append(self._replacement(text[span.start:span.end], span))
             position = span.end

@@ -40,6 +40,7 @@ _MONEY_RE = re.compile(
     rf"|(?:{_AMOUNT})[ \t]?(?:k|m|bn|million|billion|thousand)?[ \t]?(?:dollars|euros|pounds|USD|EUR|GBP|RON|CAD|AUD)\b)",
     re.IGNORECASE,
 )
+_PHRASE_GAP = re.compile(r"[ \t-]+")
 _ALLERGY_HEADS = {"allergy", "allergies", "intolerance", "intolerant"}
 _NOT_ALLERGENS = STOPWORDS | {"severe", "mild", "bad", "terrible", "serious", "seasonal", "known", "an", "any"}
 _NOT_CONDITIONS = frozenset(
@@ -71,8 +72,11 @@ class Lexicon:
                                   ("identity", "IDENTITY", terms.IDENTITY)):
             if name in self.categories:
                 self._add(words, kind)
-        self._heads = {tuple(_norm(w) for w in _WORD_RE.findall(h)) for h in terms.PROCEDURE_HEADS}
+        self._heads = {_norm(h) for h in terms.PROCEDURE_HEADS}
         self._bodies = {tuple(_norm(w) for w in _WORD_RE.findall(b)) for b in terms.BODY_PARTS}
+        self._longest: dict[str, int] = {}  # first word -> longest phrase (body parts included)
+        for key in list(self.phrases) + list(self._bodies):
+            self._longest[key[0]] = max(self._longest.get(key[0], 0), len(key))
 
     def _add(self, phrases: Iterable[str], kind: str) -> None:
         for phrase in phrases:
@@ -84,10 +88,15 @@ class Lexicon:
         """(start, end, kind) of every sensitive span in `text`, in order, not overlapping."""
         words = list(_WORD_RE.finditer(text))
         keys = [_norm(w.group()) for w in words]
+        possessive = [w.group().lower().endswith(("'s", "’s")) for w in words]
+        run = [0] * len(words)  # words of one run are separated by spaces or hyphens only (one phrase)
+        for k in range(1, len(words)):
+            gap = text[words[k - 1].end():words[k].start()]
+            run[k] = run[k - 1] if gap and _PHRASE_GAP.fullmatch(gap) else run[k - 1] + 1
         spans: list[tuple[int, int, str]] = []
         i = 0
         while i < len(words):
-            hit = self._match(keys, i, words, text)
+            hit = self._match(keys, run, i, possessive)
             if hit is None:
                 i += 1
                 continue
@@ -101,57 +110,35 @@ class Lexicon:
             spans.extend((m.start(), m.end(), "MONEY") for m in _MONEY_RE.finditer(text))
         return sorted(spans)
 
-    def _match(self, keys: list[str], i: int, words: list[re.Match[str]], text: str) -> tuple[int, str] | None:
+    def _match(self, keys: list[str], run: list[int], i: int, possessive: list[bool]) -> tuple[int, str] | None:
         """(end word index, kind) of the longest sensitive phrase starting at word i."""
-        if "health" in self.categories:
-            procedure = self._procedure(keys, i, words, text)
-            if procedure is not None:
-                return procedure, "PROCEDURE"
-            allergy = self._allergy(keys, i, words, text)
-            if allergy is not None:
-                return allergy, "CONDITION"
-        for n in range(min(_MAX_WORDS, len(keys) - i), 0, -1):
-            if not _adjacent(words, i, i + n, text):
-                continue
-            key = tuple(keys[i:i + n])
-            kind = self.phrases.get(key)
-            if kind is None and n == 1 and key[0].endswith("s"):
-                kind = self.phrases.get((key[0][:-1],))  # "migraines", "seizures"
+        health = "health" in self.categories
+        # the words from i that can form one phrase with it
+        reach = next((k for k in range(i + 1, min(len(keys), i + _MAX_WORDS + 1)) if run[k] != run[i]),
+                     min(len(keys), i + _MAX_WORDS + 1))
+        longest = min(self._longest.get(keys[i], 0), reach - i)
+        if health:
+            for n in range(min(3, longest, reach - i - 1), 0, -1):  # "knee replacement", "cataract surgery"
+                modifier = tuple(keys[i:i + n])
+                if keys[i + n] in self._heads and (modifier in self._bodies or self.phrases.get(modifier) == "CONDITION"):
+                    return i + n + 1, "PROCEDURE"
+            for n in (2, 1):  # "shellfish allergy", "lactose intolerance"
+                if i + n < reach and keys[i + n] in _ALLERGY_HEADS:
+                    if not any(keys[k] in _NOT_ALLERGENS or keys[k].isdigit() or possessive[k] for k in range(i, i + n)):
+                        return i + n + 1, "CONDITION"
+        for n in range(longest, 0, -1):
+            kind = self.phrases.get(tuple(keys[i:i + n]))
             if kind is not None:
                 return i + n, kind
-        if "health" in self.categories and len(keys[i]) >= 7:
-            word = keys[i]
+        word = keys[i]
+        if word.endswith("s") and (kind := self.phrases.get((word[:-1],))):
+            return i + 1, kind  # "migraines", "seizures"
+        if health and len(word) >= 7:
             if word.endswith(terms.PROCEDURE_SUFFIXES) and word not in _NOT_CONDITIONS:
                 return i + 1, "PROCEDURE"
             if word.endswith(terms.CONDITION_SUFFIXES) and word not in _NOT_CONDITIONS and frequency.zipf(word) < 4.0:
                 return i + 1, "CONDITION"
         return None
-
-    def _procedure(self, keys: list[str], i: int, words: list[re.Match[str]], text: str) -> int | None:
-        """"knee replacement", "ACL reconstruction", "cataract surgery": a body part or a condition,
-        then a procedure head."""
-        for n in (3, 2, 1):
-            if i + n >= len(keys) or not _adjacent(words, i, i + n + 1, text):
-                continue
-            modifier = tuple(keys[i:i + n])
-            if modifier in self._bodies or self.phrases.get(modifier) == "CONDITION":
-                if (keys[i + n],) in self._heads:
-                    return i + n + 1
-        return None
-
-    def _allergy(self, keys: list[str], i: int, words: list[re.Match[str]], text: str) -> int | None:
-        """"shellfish allergy", "peanut allergies", "lactose intolerance": the allergen and the head."""
-        for n in (2, 1):
-            j = i + n
-            if j < len(keys) and keys[j] in _ALLERGY_HEADS and _adjacent(words, i, j + 1, text):
-                if all(k not in _NOT_ALLERGENS and not k.isdigit() for k in keys[i:j]):
-                    return j + 1
-        return None
-
-
-def _adjacent(words: list[re.Match[str]], i: int, j: int, text: str) -> bool:
-    """True if words i..j-1 are separated only by spaces or hyphens (one phrase, one line)."""
-    return all(re.fullmatch(r"[ \t\-]+", text[words[k].end():words[k + 1].start()]) for k in range(i, j - 1))
 
 
 def _allergens(text: str) -> list[tuple[int, int, str]]:

@@ -241,17 +241,28 @@ class SpanFinder:
         self.sources = list(sources)
         self.allowed = {entity_key(a) for a in allowed if a.strip()}
         lexicon = [s for name, s in self.sources if name == "lexicon"]
-        for entity in extract_entities(private_texts, extra=lexicon[0].find if lexicon else None):
+        recognizer = [s for name, s in self.sources if name == "recognizer"]
+        entities = extract_entities(
+            private_texts,
+            extra=lexicon[0].find if lexicon else None,
+            ordinary=getattr(recognizer[0], "ordinary_starts", None) if recognizer else None,
+        )
+        for entity in entities:
             if entity.key not in self.allowed and (not entity.family or entity.family not in self.allowed):
                 self.index.register(entity)
 
-    def candidates(self, text: str, with_tokens: bool = True) -> list[Span]:
-        """Every raw candidate span (overlapping), placeholder-like tokens included."""
+    def candidates(self, text: str, recognize: bool = True) -> list[Span]:
+        """Every raw candidate span (overlapping), placeholder-like tokens included.
+
+        `recognize=False` leaves out the recognizer, whose findings depend on the context
+        around a span; what it found before is matched anyway, as known entities."""
         tokens = token_spans(text)
-        found = [Span(s, e, "PRIVATE", "token") for s, e in tokens] if with_tokens else []
+        found = [Span(s, e, "PRIVATE", "token") for s, e in tokens]
         found.extend(self.index.candidates(text))
         found.extend(Span(hit.start, hit.end, hit.kind, "pattern") for _, hit in iter_pii(text))
         for name, source in self.sources:
+            if name == "recognizer" and not recognize:
+                continue
             for start, end, kind in source.find(text):
                 if entity_key(text[start:end]) in self.allowed:
                     continue
@@ -259,10 +270,10 @@ class SpanFinder:
                     found.append(Span(s, e, kind, name))
         return found
 
-    def private_spans(self, text: str) -> list[Span]:
+    def private_spans(self, text: str, recognize: bool = True) -> list[Span]:
         """The private spans of `text` outside placeholders, resolved and in text order."""
         tokens = token_spans(text)
-        spans = resolve(self.candidates(text))
+        spans = resolve(self.candidates(text, recognize))
         return [s for s in spans if s.source != "token" and not any(a <= s.start and s.end <= b for a, b in tokens)]
 
     def entity_for(self, span: str, kind: str, register: bool = True) -> Entity:

@@ -70,7 +70,7 @@ PROCEDURES: frozenset[str] = _terms(
     abortion|vasectomy|hysterectomy|mastectomy|lumpectomy|colonoscopy|endoscopy|mammogram|pap smear
     blood transfusion|blood donation|blood test|blood work|bloodwork|mri|ct scan|x-ray|ultrasound|ecg|ekg
     c-section|caesarean|cesarean|epidural|anesthesia|anaesthesia|stitches|crutches|knee brace|wheelchair
-    inhaler|epipen|insulin pump|hearing aid|hearing aids|braces|invisalign|root canal|dentures
+    inhaler|insulin pump|hearing aid|hearing aids|braces|invisalign|root canal|dentures
     
     antidepressants|antidepressant|antibiotics|painkillers|birth control|the pill
     """

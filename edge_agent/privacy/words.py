@@ -60,7 +60,10 @@ STOPWORDS: frozenset[str] = frozenset(
 
 TITLES: frozenset[str] = frozenset(
     "mr mrs ms miss mx dr prof sir madam madame mme mlle herr frau sr sra srta rev "
-    "aunt uncle auntie grandma grandpa cousin captain capt officer judge".split()
+    "aunt uncle auntie grandma grandpa cousin captain capt officer judge "
+    # roles written before a name ("Recruiter Jenna", "Neighbour Beatriz", "Professor Adebayo")
+    "professor recruiter coordinator neighbour neighbor landlord landlady teacher coach tutor dentist surgeon "
+    "nurse therapist accountant lawyer attorney coworker co-worker intern director supervisor".split()
 )
 
 # Public names that the name heuristic leaves alone (a profile value is still sensitive).
@@ -71,6 +74,20 @@ PUBLIC_NAMES: frozenset[str] = frozenset(
     gitlab slack zoom youtube facebook instagram twitter whatsapp linkedin wikipedia chatgpt openai iphone
     ipad internet wifi covid english spanish french german italian portuguese russian chinese japanese
     korean arabic hindi dutch greek latin european american british
+    """.split()
+)
+
+# What the recognizer never takes for a private name in typed text: languages and nationalities,
+# programming languages, file formats and everyday software. Companies and brands are not here
+# ("an appeal to Google" says who the user deals with); the user's allow-list adds more.
+PUBLIC_TERMS: frozenset[str] = frozenset(
+    """
+    python java javascript typescript rust golang kotlin swift ruby php perl sql html css json yaml markdown
+    csv xml pdf latex regex bash shell powershell docker kubernetes git react django flask numpy pandas
+    linux windows macos ios android excel powerpoint word outlook internet wifi covid covid-19 ai
+    english spanish french german italian portuguese russian chinese mandarin cantonese japanese korean arabic
+    hindi urdu bengali dutch greek latin hebrew turkish persian polish swedish norwegian danish finnish vietnamese
+    thai indonesian malay tagalog swahili european american british african asian canadian australian indian
     """.split()
 )
 
