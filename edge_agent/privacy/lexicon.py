@@ -108,6 +108,8 @@ class Lexicon:
             i = j
         if "finance" in self.categories:
             spans.extend((m.start(), m.end(), "MONEY") for m in _MONEY_RE.finditer(text))
+        if "health" in self.categories:
+            spans.extend(_allergens(text))
         return sorted(spans)
 
     def _match(self, keys: list[str], run: list[int], i: int, possessive: list[bool]) -> tuple[int, str] | None:
@@ -172,26 +174,13 @@ def _vocabulary(name: str, sources: list[str]) -> list[str]:
 
 
 _lock = threading.Lock()
-_cache: dict[frozenset[str], "LexiconFinder"] = {}
+_cache: dict[frozenset[str], Lexicon] = {}
 
 
-class LexiconFinder:
-    """The lexicon as a span source: phrases, allergens and money amounts."""
-
-    def __init__(self, lexicon: Lexicon) -> None:
-        self.lexicon = lexicon
-
-    def find(self, text: str) -> list[tuple[int, int, str]]:
-        spans = self.lexicon.find(text)
-        if "health" in self.lexicon.categories:
-            spans.extend(_allergens(text))
-        return sorted(spans)
-
-
-def get_lexicon(categories: Iterable[str]) -> LexiconFinder:
+def get_lexicon(categories: Iterable[str]) -> Lexicon:
     """The shared lexicon for these categories (built on first use, ~1 s; thread-safe)."""
     key = frozenset(categories)
     with _lock:
         if key not in _cache:
-            _cache[key] = LexiconFinder(Lexicon(key))
+            _cache[key] = Lexicon(key)
         return _cache[key]
