@@ -185,7 +185,7 @@ def _settings(name: str):
         "guard-entities-only": PrivacySettings(proper_nouns=False, allow_file=None),
         "guard-no-lexicon": PrivacySettings(categories=(), allow_file=None),
     }
-    for zipf in ("1.5", "2.0", "3.0", "3.5"):
+    for zipf in ("1.5", "2.0", "2.5", "3.0", "3.5", "4.0"):
         presets[f"guard-rare{zipf}"] = PrivacySettings(rare_word_zipf=float(zipf), allow_file=None)
     return presets[name]
 
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--redactors", default="guard,presidio,guard-before",
                         help="comma-separated: presidio, guard, guard-before, guard-no-rare, guard-entities-only, "
-                             "guard-no-lexicon, guard-rare1.5 ... guard-rare3.5")
+                             "guard-no-lexicon, guard-rare1.5 ... guard-rare4.0")
     parser.add_argument("--half", choices=("dev", "test", "all"), default="all")
     parser.add_argument("--json", type=Path, help="write every row's scores here")
     args = parser.parse_args(argv)
