@@ -66,16 +66,17 @@ class PrivacyGuard:
 
     # -- public API ----------------------------------------------------------------------
 
-    def redact(self, text: str) -> Redaction:
+    def redact(self, text: str, recognize: bool = True) -> Redaction:
         """Replace every private span in `text` with its placeholder.
 
         The recognizer reads the text once, as the user wrote it; what it finds becomes a known
         entity of the request, so later passes (and later strings, and `leaks()`) match it
-        wherever it occurs without asking the recognizer again."""
+        wherever it occurs without asking the recognizer again. `recognize=False` skips it (our
+        own constant system prompts; fragments a decoder releases, which lack their context)."""
         text = unicodedata.normalize("NFC", text)
         with self._lock:
             for attempt in range(_MAX_PASSES):
-                text = self._redact_once(text, recognize=attempt == 0)
+                text = self._redact_once(text, recognize=recognize and attempt == 0)
                 if not self._finder.private_spans(text, recognize=False):
                     break  # replacing can expose a span (digits glued to a name): go again
             return Redaction(text, self._vault.used(text))
