@@ -91,7 +91,7 @@ def _spacy_engine(model: str):
 
     class OfflineSpacyEngine(SpacyNlpEngine):
         """Loads an installed spaCy package; never downloads one. The parser and the
-        lemmatizer are left out: sentence starts and lemmas are not needed (~40% faster)."""
+        lemmatizer are left out: sentence starts and lemmas are not needed (~20% faster)."""
 
         def load(self) -> None:
             if not spacy.util.is_package(model):
