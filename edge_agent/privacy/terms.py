@@ -65,6 +65,10 @@ BODY_PARTS: frozenset[str] = _terms(
 
 PROCEDURES: frozenset[str] = _terms(
     """
+    oncology|oncologist|cardiology|cardiologist|endocrinology|endocrinologist|neurology|neurologist|psychiatry
+    |dermatology|dermatologist|gynecology|gynaecology|gynecologist|gynaecologist|obstetrician|urology|urologist
+    |rheumatology|rheumatologist|nephrology|nephrologist|gastroenterology|gastroenterologist|hematology
+    |haematology|fertility clinic|rehab clinic|sexual health clinic|mental health services
     chemotherapy|chemo|radiotherapy|radiation therapy|immunotherapy|dialysis|physiotherapy|physical therapy
     psychotherapy|therapy|therapist|counselling|counseling|psychiatrist|psychologist|cbt|ivf|egg freezing
     abortion|vasectomy|hysterectomy|mastectomy|lumpectomy|colonoscopy|endoscopy|mammogram|pap smear
