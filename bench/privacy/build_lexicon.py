@@ -47,7 +47,8 @@ def _vocabulary(package: str, name: str) -> dict:
 
 def medications() -> list[str]:
     data = _vocabulary("drug_named_entity_recognition", "drug_ner_dictionary.pkl.bz2")
-    return sorted(v for v in data["drug_variant_to_canonical"] if re.fullmatch(r"[a-z][a-z-]{4,}", v) and _zipf(v) < RARE)
+    variants = data["drug_variant_to_canonical"]
+    return sorted(v for v in variants if re.fullmatch(r"[a-z][a-z-]{4,}", v) and _zipf(v) < RARE)
 
 
 def conditions() -> list[str]:

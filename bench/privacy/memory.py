@@ -24,7 +24,8 @@ def rss_mb() -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default=str(Path.home() / ".cache/tandem/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"))
+    models = Path.home() / ".cache" / "tandem" / "models"
+    parser.add_argument("--model", default=str(models / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"))
     parser.add_argument("--no-model", action="store_true", help="measure the recognizer alone")
     args = parser.parse_args(argv)
     steps = [("python + edge_agent.privacy imported", None)]
@@ -42,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_model:
         from edge_agent.local_model import EdgeModel
 
-        step("edge model loaded (n_ctx 4096)", lambda: held.append(EdgeModel(Path(args.model), n_ctx=4096, n_threads=1)))
+        step("edge model loaded (n_ctx 4096)",
+             lambda: held.append(EdgeModel(Path(args.model), n_ctx=4096, n_threads=1)))
     step("lexicon loaded (BASIC guard)", lambda: PrivacyGuard(["Name: Priya Sharma"]).redact("I take sertraline"))
     settings = PrivacySettings(allow_file=None)
     step("recognizer loaded, first redaction", lambda: PrivacyGuard(["Name: Priya Sharma"], settings).redact(

@@ -198,10 +198,12 @@ def _clear_recognizer_cache() -> None:
 
 
 def _table(summaries: list[Summary]) -> str:
-    lines = ["| redactor | half | rows | leakage | rows with a leak | words kept | ms/query mean / median / p90 | door refusals |",
+    lines = ["| redactor | half | rows | leakage | rows with a leak | words kept "
+             "| ms/query mean / median / p90 | door refusals |",
              "|---|---|---|---|---|---|---|---|"]
     for s in summaries:
-        lines.append(f"| {s.name} | {s.half} | {s.rows} | {s.leakage:.1%} | {s.rows_with_leak:.1%} | {s.words_kept:.1%} "
+        lines.append(f"| {s.name} | {s.half} | {s.rows} | {s.leakage:.1%} | {s.rows_with_leak:.1%} "
+                     f"| {s.words_kept:.1%} "
                      f"| {s.ms_mean:.0f} / {s.ms_median:.0f} / {s.ms_p90:.0f} | {s.refused} |")
     lines.append(f"| PAPILLON (their paper, 8B local model + cloud) | all | 216 | {PAPILLON['leakage']:.1%} | | | | |")
     return "\n".join(lines)

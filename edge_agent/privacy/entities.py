@@ -33,7 +33,6 @@ from edge_agent.privacy.words import (  # noqa: F401  (re-exported: fusion.spans
 )
 
 
-
 @dataclass(frozen=True)
 class Entity:
     """One sensitive span, in its canonical (first seen, context) form.

@@ -35,11 +35,12 @@ CONDITIONS_FILE = "conditions.txt"
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|\d+")
 _MAX_WORDS = 5
 _DOSE_RE = re.compile(r"[ \t]*\d+(?:[.,]\d+)?[ \t]?(?:mg|mcg|µg|ug|g|ml|iu|units?|%)(?![^\W_])", re.IGNORECASE)
-_CURRENCY = r"(?:US\$|R\$|A\$|C\$|[$€£¥₹₩₺₽]|(?:USD|EUR|GBP|CAD|AUD|CHF|JPY|INR|BRL|ZAR|RON|SEK|NOK|DKK|PLN|MXN|CNY)[ \t]?)"
+_CODES = "USD|EUR|GBP|CAD|AUD|CHF|JPY|INR|BRL|ZAR|RON|SEK|NOK|DKK|PLN|MXN|CNY"
+_CURRENCY = rf"(?:US\$|R\$|A\$|C\$|[$€£¥₹₩₺₽]|(?:{_CODES})[ \t]?)"
 _AMOUNT = r"\d{1,3}(?:[,.' ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _MONEY_RE = re.compile(
     rf"(?<![\w$€£¥₹])(?:{_CURRENCY}[ \t]?(?:{_AMOUNT})(?:[ \t]?(?:k|m|bn|million|billion|thousand)\b)?"
-    rf"|(?:{_AMOUNT})[ \t]?(?:k|m|bn|million|billion|thousand)?[ \t]?(?:dollars|euros|pounds|USD|EUR|GBP|RON|CAD|AUD)\b)",
+    rf"|(?:{_AMOUNT})[ \t]?(?:k|m|bn|million|billion|thousand)?[ \t]?(?:dollars|euros|pounds|{_CODES})\b)",
     re.IGNORECASE,
 )
 _PHRASE_GAP = re.compile(r"[ \t-]+")
@@ -124,11 +125,13 @@ class Lexicon:
         if health:
             for n in range(min(3, longest, reach - i - 1), 0, -1):  # "knee replacement", "cataract surgery"
                 modifier = tuple(keys[i:i + n])
-                if keys[i + n] in self._heads and (modifier in self._bodies or self.phrases.get(modifier) == "CONDITION"):
+                medical = modifier in self._bodies or self.phrases.get(modifier) == "CONDITION"
+                if medical and keys[i + n] in self._heads:
                     return i + n + 1, "PROCEDURE"
             for n in (2, 1):  # "shellfish allergy", "lactose intolerance"
                 if i + n < reach and keys[i + n] in _ALLERGY_HEADS:
-                    if not any(keys[k] in _NOT_ALLERGENS or keys[k].isdigit() or possessive[k] for k in range(i, i + n)):
+                    allergen = range(i, i + n)
+                    if not any(keys[k] in _NOT_ALLERGENS or keys[k].isdigit() or possessive[k] for k in allergen):
                         return i + n + 1, "CONDITION"
         for n in range(longest, 0, -1):
             kind = self.phrases.get(tuple(keys[i:i + n]))

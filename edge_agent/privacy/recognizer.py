@@ -132,8 +132,14 @@ class Recognizer:
             try:
                 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
                 from presidio_analyzer.predefined_recognizers import (
-                    CreditCardRecognizer, CryptoRecognizer, IbanRecognizer, IpRecognizer, PhoneRecognizer,
-                    SpacyRecognizer, UrlRecognizer, UsSsnRecognizer,
+                    CreditCardRecognizer,
+                    CryptoRecognizer,
+                    IbanRecognizer,
+                    IpRecognizer,
+                    PhoneRecognizer,
+                    SpacyRecognizer,
+                    UrlRecognizer,
+                    UsSsnRecognizer,
                 )
             except ImportError as exc:
                 raise RecognizerUnavailable(

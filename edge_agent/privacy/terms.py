@@ -75,7 +75,6 @@ PROCEDURES: frozenset[str] = _terms(
     blood transfusion|blood donation|blood test|blood work|bloodwork|mri|ct scan|x-ray|ultrasound|ecg|ekg
     c-section|caesarean|cesarean|epidural|anesthesia|anaesthesia|stitches|crutches|knee brace|wheelchair
     inhaler|insulin pump|hearing aid|hearing aids|braces|invisalign|root canal|dentures
-    
     antidepressants|antidepressant|antibiotics|painkillers|birth control|the pill
     """
 )

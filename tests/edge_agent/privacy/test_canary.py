@@ -23,7 +23,6 @@ from edge_agent.config import load_config
 from edge_agent.context import PrivateContext
 from edge_agent.llm import load_llama
 from edge_agent.local_model import EdgeModel
-from edge_agent.privacy import AuditLog
 from edge_agent.strategies import AskRequest
 
 PRIVACY_STRATEGIES = ("edge", "cloud-public", "sketch", "fuse")

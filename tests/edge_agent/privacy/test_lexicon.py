@@ -43,11 +43,13 @@ def test_a_capitalised_first_word_of_a_health_fact_is_no_name() -> None:
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("Dad's blood pressure meds: amlodipine 5 mg", [("blood pressure", "CONDITION"), ("amlodipine 5 mg", "MEDICATION")]),
+        ("Dad's blood pressure meds: amlodipine 5 mg",
+         [("blood pressure", "CONDITION"), ("amlodipine 5 mg", "MEDICATION")]),
         ("Current meds: levothyroxine 75 mcg", [("levothyroxine 75 mcg", "MEDICATION")]),
         ("Out sick Sept 29 (migraine, saw Dr. Okafor)", [("migraine", "CONDITION")]),
         ("Kofi has tonsil surgery on November 3", [("tonsil surgery", "PROCEDURE")]),
-        ("knee brace for hiking (ACL reconstruction last spring)", [("knee brace", "PROCEDURE"), ("ACL reconstruction", "PROCEDURE")]),
+        ("knee brace for hiking (ACL reconstruction last spring)",
+         [("knee brace", "PROCEDURE"), ("ACL reconstruction", "PROCEDURE")]),
         ("She is recovering from a hip replacement", [("hip replacement", "PROCEDURE")]),
         ("Cataract surgery follow-up Friday", [("Cataract surgery", "PROCEDURE")]),
         ("Can't meet Wednesdays (physiotherapy for shoulder)", [("physiotherapy", "PROCEDURE")]),

@@ -138,7 +138,8 @@ from edge_agent.privacy import PrivacyGuard, PrivacySettings
 from edge_agent.privacy.recognizer import preload
 preload()
 guard = PrivacyGuard(["Name: Priya Sharma"], PrivacySettings(allow_file=None))
-text = guard.redact("Mail priya@acme-mail.example, see www.acme-mail.example/x or call (212) 555-0199, Johnny Bay.").text
+text = guard.redact("Mail priya@acme-mail.example, see www.acme-mail.example/x or call (212) 555-0199, "
+                    "Johnny Bay.").text
 ours = list(attempts)
 
 # control: presidio's own email check, with tldextract's default extractor, does try the network
