@@ -12,7 +12,11 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
-KINDS: tuple[str, ...] = ("PERSON", "PHONE", "EMAIL", "ADDRESS", "NUMBER", "DATE", "ID", "ORG", "PRIVATE")
+KINDS: tuple[str, ...] = (
+    "PERSON", "PHONE", "EMAIL", "ADDRESS", "NUMBER", "DATE", "ID", "ORG", "PRIVATE",
+    # from the recognizer (names, places, links) and the sensitive-category lexicon
+    "PLACE", "NAME", "URL", "MEDICATION", "CONDITION", "PROCEDURE", "MONEY", "FINANCE", "RELIGION", "IDENTITY",
+)
 
 _UPPER = "A-ZÀ-ÖØ-ÞĀ-Ž"  # capital letters for street names (Latin scripts)
 

@@ -120,3 +120,33 @@ def test_token_id_leaks_are_detected(tokenize) -> None:
     record = CapturedRequest("Fuse", step.SerializeToString(), 0.0)
     assert [leak.how for leak in find_leaks([record], [PLANTED[0]], tokenize)] == ["token ids"]
     assert find_leaks([record], [PLANTED[0]], None) == []
+
+
+HEALTH_NOTES = "Started sertraline for depression in May\nDiagnosis: fibromyalgia, seeing Dr. Quennell monthly"
+HEALTH = ("sertraline", "depression", "fibromyalgia")
+TYPED = ("212-555-0199", "quennella.b@brightwater.example")
+
+
+def test_health_facts_and_typed_details_never_reach_the_cloud(cloud_capture, edge_model: EdgeModel,
+                                                              tokenize) -> None:
+    """A diagnosis and a medication in the notes, repeated in the instruction, and contact
+    details typed into the instruction only: none of them crosses, for every strategy."""
+    cloud, capture = cloud_capture
+    agent = _agent(cloud.address, edge_model)
+    before = len(read_capture(capture))
+    context = PrivateContext(HEALTH_NOTES)
+    instruction = ("Write a note to my manager that I take sertraline for my depression and fibromyalgia, "
+                   f"and that she can call me at {TYPED[0]} or write to {TYPED[1]}.")
+    for strategy in PRIVACY_STRATEGIES:
+        answer = agent.ask(AskRequest(instruction, context, strategy, max_tokens=16))
+        answer.text()
+        assert not answer.report.context_sent
+    received = read_capture(capture)[before:]
+    assert {"Generate", "Sketch", "Fuse"} <= {r.method for r in received}
+    assert find_leaks(received, [*HEALTH, *TYPED], tokenize) == []
+    # control: the same check sees the details in the instruction as typed
+    from cloud_service.capture import CapturedRequest
+    from protos import tandem_pb2 as pb
+
+    raw = CapturedRequest("Generate", pb.GenerateRequest(prompt=instruction).SerializeToString(), 0.0)
+    assert {leak.canary for leak in find_leaks([raw], [*HEALTH, *TYPED], tokenize)} == {*HEALTH, *TYPED}
