@@ -11,7 +11,7 @@ ifeq ($(shell uname -m),x86_64)
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 endif
 
-.PHONY: install models demo test test-fast lint protos bench scorer clean
+.PHONY: install models demo test test-fast lint protos bench scorer lexicon clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench: models  ## speed of the models, local and as served
 scorer: models  ## rebuild edge_agent/scoring/scorer.onnx (installs torch CPU; ~30 min on 2 cores)
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --disable-pip-version-check -e '.[dev,build]'
 	$(BIN)/python -m tools.scorer.build
+
+lexicon: install  ## rebuild edge_agent/privacy/{medications,conditions}.txt from two registry vocabularies
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev,lexicon]'
+	$(BIN)/python -m tools.lexicon.build
 
 clean:
 	rm -rf $(VENV) *.egg-info

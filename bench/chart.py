@@ -5,8 +5,8 @@ Needs matplotlib (`pip install 'tandem[bench]'`); without it the chart is skippe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from bench.report import StrategySummary
 

@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from edge_agent.commands import command
 from cloud_service.settings import load_cloud_settings
+from edge_agent.commands import command
 from edge_agent.config import Config
 
 
@@ -59,6 +59,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     quality.add_argument("--edge-model", metavar="NAME|PATH", help="edge model (default: edge.model)")
     quality.add_argument("--cloud-model", metavar="NAME|PATH", help="cloud model, also the judge (default: server.model)")
     command(quality, bench_quality)
+    privacy = kinds.add_parser(
+        "privacy", help="PUPA: the share of each real query's private details that reach the cloud, and of the "
+        "other words", add_help=False)
+    privacy.add_argument("args", nargs="*", help="options of bench/privacy/pupa.py (`tandem bench privacy --help`)")
+    command(privacy, bench_privacy)
     load = kinds.add_parser("load", help="concurrent Generate/Sketch/Fuse clients, then faults: dropped clients, "
                             "SIGTERM, upstream down or slow, short deadlines (loopback, bounded in time)")
     load.add_argument("--model", default="smollm2-135m", metavar="NAME|PATH",
@@ -187,6 +192,12 @@ def _seconds(text: str) -> float:
     from bench.load import seconds_arg
 
     return seconds_arg(text)
+
+
+def bench_privacy(args: argparse.Namespace, config: Config) -> int:
+    from bench.privacy import pupa
+
+    return pupa.main(args.args)
 
 
 def bench_load(args: argparse.Namespace, config: Config) -> int:

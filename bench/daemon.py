@@ -104,7 +104,7 @@ def run(model: str, runs: int = 3, idle_s: float = 5.0, tokens: int = 32) -> Dae
     return figures
 
 
-def _timed_answer(client: "DaemonClient", instruction: str, tokens: int, figures: DaemonFigures) -> None:
+def _timed_answer(client: DaemonClient, instruction: str, tokens: int, figures: DaemonFigures) -> None:
     request = AskRequest(instruction, strategy="edge", max_tokens=tokens)  # empty context: from the store
     started = time.perf_counter()
     first = None

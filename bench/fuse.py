@@ -17,14 +17,14 @@ from pathlib import Path
 from edge_agent.cloud_client import CloudClient
 from edge_agent.cloud_process import CloudProcess
 from edge_agent.context import PrivateContext
-from runtime.decode import DecodeResult
 from edge_agent.fusion import FusedDecoder, FuseSettings
 from edge_agent.fusion.rules import FusionRule
 from edge_agent.fusion.spans import SpanWatcher
 from edge_agent.local_model import EdgeModel
-from runtime.models import resolve_model
 from edge_agent.privacy import AuditLog, PrivacyGuard
 from edge_agent.strategies import prompts
+from runtime.decode import DecodeResult
+from runtime.models import resolve_model
 
 NOTES = PrivateContext(
     "Name: Dana Whitfield\nSister: Maya, lives in Portland\nDentist appointment on March 14 at 3:30 pm\n"

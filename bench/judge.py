@@ -16,9 +16,9 @@ means the judge wanted to say something else, and the score means little).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

@@ -27,17 +27,17 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from edge_agent.cloud_process import CloudProcess, CloudStartError, free_port
-from runtime.models import resolve_model
 from protos import tandem_pb2 as pb
 from protos import tandem_pb2_grpc as pb_grpc
+from runtime.models import resolve_model
 
 Progress = Callable[[str], None]
 KINDS = ("Generate", "Sketch", "Fuse")
@@ -165,7 +165,7 @@ async def call_generate(stub, prompt: str, max_tokens: int, timeout: float, seed
         async for chunk in stub.Generate(pb.GenerateRequest(prompt=prompt, max_tokens=max_tokens, temperature=0.7,
                                                             seed=seed), timeout=timeout):
             tokens += len(chunk.token_ids)
-    except (grpc.aio.AioRpcError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, grpc.aio.AioRpcError) as exc:
         code, details = _code(exc)
     return CallRecord("Generate", code, started, time.monotonic(), tokens, details)
 
@@ -176,7 +176,7 @@ async def call_sketch(stub, prompt: str, max_tokens: int, timeout: float, seed: 
         reply = await stub.Sketch(pb.SketchRequest(instruction=prompt, max_tokens=max_tokens, seed=seed),
                                   timeout=timeout)
         return CallRecord("Sketch", "OK", started, time.monotonic(), reply.completion_tokens)
-    except (grpc.aio.AioRpcError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, grpc.aio.AioRpcError) as exc:
         code, details = _code(exc)
         return CallRecord("Sketch", code, started, time.monotonic(), 0, details)
 
@@ -238,7 +238,7 @@ async def call_fuse(stub, fingerprint: str, prompt: str, steps: int, timeout: fl
             keep = 1 if drafts else 0
         status = await session.close()
         code = status.name
-    except (grpc.aio.AioRpcError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, grpc.aio.AioRpcError) as exc:
         code, details = _code(exc)
         session.call.cancel()
     return CallRecord("Fuse", code, started, time.monotonic(), tokens, details)
@@ -400,7 +400,7 @@ async def fuse_until_error(stub, fingerprint: str, prompt: str, timeout: float, 
         while time.monotonic() - started < limit_s:
             response = await session.step(0, [response.positions[0].ids[0]], list(response.positions[0].ids[1:4]))
         return CallRecord("Fuse", (await session.close()).name, started, time.monotonic())
-    except (grpc.aio.AioRpcError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, grpc.aio.AioRpcError) as exc:
         session.call.cancel()
         code, details = _code(exc)
         return CallRecord("Fuse", code, started, time.monotonic(), 0, details)
@@ -562,7 +562,7 @@ class SlowUpstream:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def __enter__(self) -> "SlowUpstream":
+    def __enter__(self) -> SlowUpstream:
         self._thread.start()
         return self
 

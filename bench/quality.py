@@ -21,22 +21,22 @@ import os
 import shlex
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
-from cloud_service.capture import CapturedRequest, read_capture
 from bench import judge as judge_mod
 from bench.leaks import find_leaks
 from bench.report import StrategySummary, summarize
 from bench.results import CACHE_FILE, ResultCache, Row, RowKey, task_digest
 from bench.tasks import DEFAULT_TASKS, Task, fact_recall, load_tasks
+from cloud_service.capture import CapturedRequest, read_capture
 from edge_agent.cloud_process import CloudProcess
 from edge_agent.config import Config
 from edge_agent.context import PrivateContext
+from edge_agent.strategies import STRATEGIES, AskRequest
 from runtime.models import ModelError, resolve_model
 from runtime.models.catalog import DEFAULT_CLOUD, DEFAULT_EDGE
-from edge_agent.strategies import STRATEGIES, AskRequest
 
 DEFAULT_RESULTS = Path("bench") / "results"
 REPORT_FILE = "report.md"
@@ -270,7 +270,7 @@ class _Resources:
         self._judge: judge_mod.Judge | None = None
         self.capture = Path()
 
-    def __enter__(self) -> "_Resources":
+    def __enter__(self) -> _Resources:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -7,8 +7,8 @@ are medians, which a burst of load on a shared machine moves less. Leaks are tot
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from bench.results import Row
 

@@ -67,7 +67,7 @@ class Row:
         return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, line: str) -> "Row":
+    def from_json(cls, line: str) -> Row:
         data = json.loads(line)
         key = RowKey(**data.pop("key"))
         names = {f.name for f in dataclasses.fields(cls)}

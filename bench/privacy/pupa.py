@@ -1,7 +1,8 @@
 """The privacy benchmark: typed private details on PUPA's TNB split (PAPILLON, NAACL 2025).
 
-    python -m bench.privacy.pupa                      # the guard, presidio alone, the guard before
-    python -m bench.privacy.pupa --json out.json      # also write every row's figures
+    tandem bench privacy                              # = python -m bench.privacy.pupa
+    tandem bench privacy --redactors guard,presidio   # the guard alone, presidio alone
+    tandem bench privacy --json out.json              # also write every row's figures
 
 Each of the 216 TNB queries (no `<PRESIDIO_...>` marker in the query, at least one annotated
 detail in it) goes through a redactor with an empty private store, and what would leave the
@@ -17,13 +18,18 @@ device is scored:
   rows where the door (`leaks()` on the redacted text) would still refuse to send.
 Rows are split by conversation_hash (sha1 parity) into a dev half, used to choose settings,
 and a test half, left alone; both are reported.
-`evaluate(redactor, rows)` takes any `str -> str` redactor, so the real outbound path (a
-strategy through the gRPC client with server-side capture) can be scored the same way.
+`evaluate(redactor, rows)` takes any `str -> str` redactor. `cloud-public` and `sketch` are the
+real outbound path: the query asked with that strategy through the gRPC client to a cloud
+process, scored on what the server captured (bench/privacy/outbound.py); their milliseconds
+include the round trip and the cloud's one-token answer, and their sent text includes the
+product's constant system prompt, so a few common words count as kept twice over (capped by
+the query's own count).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import hashlib
 import json
@@ -32,9 +38,12 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+
+from bench.privacy.outbound import STRATEGIES as OUTBOUND
+from bench.privacy.outbound import outbound_redactor
 
 DATA = Path(__file__).resolve().parent / "pupa" / "PUPA_TNB.csv"
 PAPILLON = {"leakage": 0.075, "quality_preserved": 0.855}  # their reported figures (local 8B model)
@@ -212,9 +221,10 @@ def _table(summaries: list[Summary]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tandem bench privacy", description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--redactors", default="guard,presidio,guard-before",
-                        help="comma-separated: presidio, guard, guard-before, guard-no-rare, guard-entities-only, "
-                             "guard-no-lexicon, guard-rare1.5 ... guard-rare4.0")
+    parser.add_argument("--redactors", default="guard,cloud-public,sketch,presidio,guard-before",
+                        help="comma-separated: guard (the guard alone), cloud-public and sketch (the whole "
+                             "outbound path: what a cloud process received), presidio, guard-before, "
+                             "guard-no-rare, guard-entities-only, guard-no-lexicon, guard-rare1.5 ... guard-rare4.0")
     parser.add_argument("--half", choices=("dev", "test", "all"), default="all")
     parser.add_argument("--json", type=Path, help="write every row's scores here")
     args = parser.parse_args(argv)
@@ -227,14 +237,17 @@ def main(argv: list[str] | None = None) -> int:
     summaries: list[Summary] = []
     details: dict[str, list[dict]] = {}
     for name in [n.strip() for n in args.redactors.split(",") if n.strip()]:
-        refuses = None
-        if name == "presidio":
-            redactor = presidio_redactor()
-        else:
-            redactor, refuses = guard_redactor(_settings(name))
-        redactor(rows[0].query)  # load everything before timing
-        _clear_recognizer_cache()
-        scores = evaluate(redactor, rows, refuses)
+        with contextlib.ExitStack() as stack:
+            refuses = None
+            if name == "presidio":
+                redactor = presidio_redactor()
+            elif name in OUTBOUND:
+                redactor = stack.enter_context(outbound_redactor(name))
+            else:
+                redactor, refuses = guard_redactor(_settings(name))
+            redactor(rows[0].query)  # load everything before timing
+            _clear_recognizer_cache()
+            scores = evaluate(redactor, rows, refuses)
         for half in ("dev", "test", "all"):
             chosen = [s for s, r in zip(scores, rows) if half == "all" or r.half == half]
             if chosen:

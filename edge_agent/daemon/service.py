@@ -72,6 +72,10 @@ class DaemonState:
         start = time.monotonic()
         try:
             self.service.load()
+            if self.config.privacy.recognizer:  # so that no request waits ~5 s for spaCy
+                from edge_agent.privacy.recognizer import preload
+
+                preload(self.config.privacy.spacy_model)
         except (ModelError, OSError, ValueError, RuntimeError) as exc:
             self.error = f"cannot load the models: {exc}"
             log.error("%s", self.error)

@@ -19,7 +19,7 @@ _lock = threading.Lock()
 
 def allow_file() -> Path:
     """Where the allow-list lives: `<data dir>/privacy_allow.txt`."""
-    from edge_agent import paths  # moves with the runtime; imported late so the guard does not need it
+    from runtime import paths
 
     return paths.data_dir() / FILE_NAME
 

@@ -14,10 +14,10 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Sequence
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class AuditEntry:
         )
 
     @classmethod
-    def from_json(cls, line: str) -> "AuditEntry":
+    def from_json(cls, line: str) -> AuditEntry:
         """Parse one log line; raises ValueError (or KeyError/TypeError) on a damaged one."""
         data = json.loads(line)
         return cls(
@@ -65,7 +65,7 @@ class AuditEntry:
 
 
 def _utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class AuditLog:

@@ -17,8 +17,8 @@ Runs of stop words alone ("on the") never count.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from edge_agent.privacy import frequency
 from edge_agent.privacy.entities import normalize

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable
 
 from edge_agent.privacy import frequency
 from edge_agent.privacy.patterns import SpanSet, digits_of, find_pii

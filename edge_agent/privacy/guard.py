@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import threading
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from edge_agent.privacy.entities import Entity
 from edge_agent.privacy.settings import BASIC, PrivacySettings, span_sources

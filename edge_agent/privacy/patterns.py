@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
 
 KINDS: tuple[str, ...] = (
     "PERSON", "PHONE", "EMAIL", "ADDRESS", "NUMBER", "DATE", "ID", "ORG", "PRIVATE",

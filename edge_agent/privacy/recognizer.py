@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from edge_agent.privacy import frequency
 from edge_agent.privacy.words import PUBLIC_TERMS, STOPWORDS, TITLES
@@ -183,7 +183,7 @@ class Recognizer:
         with self._run_lock:
             self._cache.clear()
 
-    def view(self, kinds: Iterable[str], proper_nouns: bool = True, rare_word_zipf: float = 3.0) -> "RecognizerView":
+    def view(self, kinds: Iterable[str], proper_nouns: bool = True, rare_word_zipf: float = 3.0) -> RecognizerView:
         """A span source that keeps these placeholder kinds."""
         return RecognizerView(self, frozenset(kinds), proper_nouns, rare_word_zipf)
 

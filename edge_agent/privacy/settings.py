@@ -82,7 +82,7 @@ def settings_from_config(section: object) -> PrivacySettings:
         if value is not None:
             changes[name] = tuple(v.upper() for v in value) if name == "entity_types" else value
     if hasattr(section, "rare_word_zipf"):
-        changes["rare_word_zipf"] = float(getattr(section, "rare_word_zipf"))
+        changes["rare_word_zipf"] = float(section.rare_word_zipf)
     for name in ("allow_file", "model"):
         value = getattr(section, name, None)
         if isinstance(value, str) and (value or name == "allow_file"):

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Literal, Protocol, Sequence
+from typing import Literal, Protocol
 
 from edge_agent.privacy.entities import Entity, _parts, entity_key, extract_entities, is_digit_entity
 from edge_agent.privacy.patterns import digits_of, iter_pii

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from edge_agent.privacy.entities import Entity
 from edge_agent.privacy.patterns import KINDS

