@@ -12,6 +12,7 @@ from runtime.secret_files import read_pem, read_tokens
 
 
 def uses_tls(cloud: CloudConfig) -> bool:
+    """Whether the channel must use TLS: cloud.tls is set, or a CA file or client certificate is configured."""
     return cloud.tls or bool(cloud.ca_file or cloud.cert_file)
 
 

@@ -58,6 +58,7 @@ class WireStats:
     bytes_down: int = 0
 
     def summary(self) -> str:
+        """One line for the report: how many RPCs, which ones, bytes up and down (or that nothing was sent)."""
         if not self.rpcs:
             return "nothing was sent to the cloud"
         names = ", ".join(sorted(set(self.rpcs)))
@@ -110,6 +111,7 @@ class CloudClient:
         return self._channel
 
     def close(self) -> None:
+        """Close the channel if one is open; a later call connects again."""
         if self._channel is not None:
             self._channel.close()
             self._channel = None
@@ -313,6 +315,7 @@ class FuseChannel:
         return self._send(request, ids)
 
     def close(self) -> None:
+        """End the request stream and cancel the call; safe before `open()` and more than once."""
         self._outbox.put(None)
         if self._responses is not None:
             self._responses.cancel()

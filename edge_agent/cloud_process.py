@@ -93,6 +93,7 @@ class CloudProcess:
 
     @property
     def address(self) -> str:
+        """host:port of the child's gRPC service."""
         return f"{self.host}:{self.port}"
 
     def start(self, timeout: float = 180.0) -> CloudProcess:
@@ -117,6 +118,7 @@ class CloudProcess:
         return self
 
     def wait_serving(self, timeout: float) -> None:
+        """Poll the child's health (plaintext) until SERVING; CloudStartError if it exits or `timeout` s pass."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
@@ -127,6 +129,7 @@ class CloudProcess:
         raise CloudStartError(f"the cloud service was not SERVING after {timeout:g}s: {self.log_tail()}")
 
     def log_tail(self, lines: int = 8) -> str:
+        """The child's last `lines` lines of output, joined with ' | ' ('' once stopped)."""
         if self._log is None:
             return ""
         self._log.flush()

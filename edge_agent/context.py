@@ -30,6 +30,7 @@ class PrivateContext:
 
     @property
     def lines(self) -> list[str]:
+        """The non-blank lines of `text`, stripped."""
         return [line.strip() for line in self.text.splitlines() if line.strip()]
 
     def __bool__(self) -> bool:

@@ -44,6 +44,7 @@ class Quality:
             return self._scorer
 
     def score(self, instruction: str, notes: str, answers: list[str]) -> list[float] | None:
+        """One score in [0, 1] per answer, or None when the scorer is unavailable or there are no answers."""
         scorer = self.scorer()
         if scorer is None or not answers:
             return None
@@ -53,6 +54,7 @@ class Quality:
 
     @staticmethod
     def verify(model: EdgeModel, instruction: str, notes: str, answer: str) -> Verdict:
+        """The edge model's verdict on `answer` (the verifier's default "questions" method; seconds on 2 cores)."""
         from edge_agent.verify.verifier import verify
 
         return verify(model, instruction, notes, answer)

@@ -29,6 +29,7 @@ def truncate(llm, n: int) -> None:
 
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading tokens `a` and `b` share."""
     n = 0
     for x, y in zip(a, b):
         if x != y:
@@ -138,6 +139,7 @@ class SavedSequence:
 
 
 def save(llm) -> SavedSequence:
+    """Copy sequence 0's KV cache and its tokens out of the context (for `restore`); the context is left as it is."""
     import llama_cpp
 
     ctx = llm._ctx.ctx

@@ -128,4 +128,5 @@ class ChatTemplate:
 
     @property
     def stop(self) -> list[str]:
+        """Stop strings for generation: the model's end-of-sequence text."""
         return [self.eos_text]

@@ -30,6 +30,7 @@ class ProgressLine:
         self._last = 0.0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        """Report `done` of `total` for `stage` (bytes; packages in the download stage): a live bar or a plain line."""
         if self._live:
             self._draw(stage, done, total)
         else:

@@ -9,6 +9,7 @@ from edge_agent.config import Config
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add `tandem audit` to the command parsers."""
     audit = commands.add_parser("audit", help="show what left this device (the outbound audit log)")
     audit.add_argument("--last", type=int, metavar="N", help="only the last N entries")
     audit.add_argument("--request", metavar="ID", help="only the entries of one answer")
@@ -16,6 +17,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def audit_command(args: argparse.Namespace, config: Config) -> int:
+    """Print the audit log's entries (all, the last N, or one request's); exit 0 even when there are none."""
     from edge_agent.privacy import AuditLog, format_entries
 
     path = config.privacy.audit_path()

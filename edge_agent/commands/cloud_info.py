@@ -12,6 +12,7 @@ GROUP_HELP = "run or query the cloud service"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add `tandem cloud info` to the `cloud` group."""
     info = subgroup(commands, "cloud", GROUP_HELP).add_parser("info", help="ask a running cloud service what it hosts")
     info.add_argument("--cloud", metavar="HOST:PORT", help="address (default: cloud.address)")
     command(info, info_command)

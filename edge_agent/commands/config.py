@@ -10,6 +10,7 @@ from runtime.settings import render_toml
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add `tandem config` to the command parsers."""
     command(commands.add_parser("config", help="print the effective configuration and where it came from"), show_config)
 
 

@@ -13,6 +13,7 @@ SNIPPET_CHARS = 100
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add `tandem context add|list|show|remove|search` to the command parsers."""
     context = commands.add_parser(
         "context", help="your private notes, profile and documents (used by every answer; never sent to the cloud)"
     )
@@ -50,6 +51,7 @@ def _text(value: str) -> str:
 
 
 def add_command(args: argparse.Namespace, config: Config) -> int:
+    """Add files, a note and/or a profile entry to the store; every file is read first, so a bad one adds nothing."""
     from edge_agent.store import StoreError
     from edge_agent.store.documents import read_document
 
@@ -69,6 +71,7 @@ def add_command(args: argparse.Namespace, config: Config) -> int:
 
 
 def list_command(args: argparse.Namespace, config: Config) -> int:
+    """Print the store's items (optionally of one kind) as a table."""
     with _store(config) as store:
         items = store.list_items(args.kind)
     if not items:
@@ -81,6 +84,7 @@ def list_command(args: argparse.Namespace, config: Config) -> int:
 
 
 def show_command(args: argparse.Namespace, config: Config) -> int:
+    """Print one item in full after a header with its kind, title, origin and chunk count."""
     with _store(config) as store:
         item = store.get_item(args.id)
     print(f"# {item.kind} {item.id}: {item.title}")
@@ -90,6 +94,7 @@ def show_command(args: argparse.Namespace, config: Config) -> int:
 
 
 def remove_command(args: argparse.Namespace, config: Config) -> int:
+    """Delete the given items and their embeddings in order; an unknown id raises, the ones before it stay deleted."""
     with _store(config) as store:
         for item_id in args.ids:
             item = store.get_item(item_id)
@@ -99,6 +104,7 @@ def remove_command(args: argparse.Namespace, config: Config) -> int:
 
 
 def search_command(args: argparse.Namespace, config: Config) -> int:
+    """Print the k chunks most similar to the query: score, item id, title and a one-line snippet."""
     with _store(config) as store:
         chunks = store.search(args.query, k=args.k)
     if not chunks:

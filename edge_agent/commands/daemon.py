@@ -14,6 +14,7 @@ EXIT_NOT_RUNNING = 3  # like `systemctl status` for a stopped unit
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add `tandem daemon start|stop|status|logs|install-service` to the command parsers."""
     daemon = commands.add_parser(
         "daemon", help="run the edge agent in the background (models loaded once, local API on a unix socket)"
     )
@@ -38,6 +39,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def start_command(args: argparse.Namespace, config: Config) -> int:
+    """Start the daemon in the background (or run it here with --foreground); one already running is not an error."""
     from edge_agent.daemon import DaemonClient
     from edge_agent.daemon.files import log_path
     from edge_agent.daemon.process import DaemonProcess, wait_ready
@@ -61,6 +63,7 @@ def start_command(args: argparse.Namespace, config: Config) -> int:
 
 
 def stop_command(args: argparse.Namespace, config: Config) -> int:
+    """Stop the daemon answering on the socket, if any; exit 0 either way."""
     from edge_agent.daemon.process import stop_daemon
 
     socket_path = config.daemon.socket_path()
@@ -70,6 +73,7 @@ def stop_command(args: argparse.Namespace, config: Config) -> int:
 
 
 def status_command(args: argparse.Namespace, config: Config) -> int:
+    """Print the daemon's status (or JSON); exit 3 (EXIT_NOT_RUNNING) when no daemon answers."""
     from edge_agent.daemon import DaemonClient
 
     socket_path = config.daemon.socket_path()
@@ -85,6 +89,7 @@ def status_command(args: argparse.Namespace, config: Config) -> int:
 
 
 def format_status(status: dict) -> str:
+    """The multi-line, human-readable view of a daemon status dict."""
     state = status["state"]
     if state == "ready":
         state += f", models loaded in {status['load_s']:.1f}s"
@@ -115,6 +120,7 @@ def _duration(seconds: float) -> str:
 
 
 def logs_command(args: argparse.Namespace, config: Config) -> int:
+    """Print the last N lines of the background daemon's log; with --follow, keep printing until Ctrl-C."""
     from edge_agent.daemon.files import log_path
 
     path = log_path()
@@ -136,6 +142,7 @@ def logs_command(args: argparse.Namespace, config: Config) -> int:
 
 
 def install_service_command(args: argparse.Namespace, config: Config) -> int:
+    """Write (or update) the systemd user unit and print how to enable it; nothing is enabled."""
     from edge_agent.daemon.systemd import UNIT_NAME, install, unit_path
 
     existed = unit_path().exists()

@@ -27,6 +27,7 @@ DEMO_INSTRUCTION = "Write a short email to my landlord asking him to fix the hea
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add `tandem demo` to the command parsers."""
     demo = commands.add_parser("demo", help="start a cloud on loopback, ask one question with private notes, stop")
     demo.add_argument("--strategy", choices=STRATEGIES, default="sketch", help="default: sketch")
     command(demo, demo_command)

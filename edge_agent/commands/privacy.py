@@ -11,6 +11,7 @@ from edge_agent.context import ContextError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add `tandem privacy allow|disallow|list|check` to the command parsers."""
     privacy = commands.add_parser("privacy", help="public names the guard may send as they are; test the guard")
     actions = privacy.add_subparsers(dest="privacy_command", metavar="ACTION", required=True)
     allow = actions.add_parser("allow", help="let these names go to the cloud as they are (e.g. a public company)")

@@ -37,6 +37,7 @@ class AuditEntry:
     request_id: str = ""  # groups the entries of one user request
 
     def to_json(self) -> str:
+        """One log line: the payload as base64 with its byte count, and the other fields as they are."""
         return json.dumps(
             {
                 "time": self.time,

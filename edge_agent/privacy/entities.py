@@ -48,6 +48,7 @@ class Entity:
 
     @property
     def key(self) -> str:
+        """The span's identity (`entity_key`): its digits for numeric spans, else its casefolded words."""
         return entity_key(self.text)
 
 

@@ -178,6 +178,7 @@ class SpanSet:
                 self._ends.append(end)
 
     def overlaps(self, start: int, end: int) -> bool:
+        """Whether [start, end) overlaps a held span (spans that only touch do not overlap)."""
         i = bisect.bisect_left(self._ends, start + 1)  # first span ending after `start`
         return i < len(self._starts) and self._starts[i] < end
 

@@ -122,6 +122,7 @@ class Recognizer:
 
     @property
     def loaded(self) -> bool:
+        """Whether the model is loaded (checking does not load it)."""
         return self._analyzer is not None
 
     def load(self) -> None:
@@ -230,6 +231,7 @@ class RecognizerView:
     rare_word_zipf: float
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
+        """Spans (start, end, kind) of the kept kinds in `text`, sorted, may overlap; loads the model if needed."""
         analysis = self.recognizer.analysis(text)
         spans: list[tuple[int, int, str]] = []
         for start, end, entity in analysis.hits:

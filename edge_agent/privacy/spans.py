@@ -45,13 +45,15 @@ class Span:
 
     @property
     def priority(self) -> int:
+        """Rank of the source when spans cover the same text: lower wins (token 0 ... recognizer 4)."""
         return _PRIORITY[self.source]
 
 
 class SpanSource(Protocol):
     """Something that finds raw (start, end, kind) spans in a text: the lexicon, the recognizer."""
 
-    def find(self, text: str) -> list[tuple[int, int, str]]: ...
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """Raw (start, end, kind) spans of `text`; they may overlap."""
 
 
 def resolve(candidates: Iterable[Span]) -> list[Span]:
@@ -110,10 +112,12 @@ class EntityIndex:
 
     @property
     def entities(self) -> tuple[Entity, ...]:
+        """A snapshot of every registered entity."""
         with self._lock:
             return tuple(self._entities.values())
 
     def get(self, key: str) -> Entity | None:
+        """The entity registered under `key` (an `entity_key`), or None."""
         return self._entities.get(key)
 
     def family(self, key: str) -> tuple[Entity | None, Sequence[Entity]]:

@@ -162,6 +162,7 @@ class PlaceholderRestorer:
         self._held = ""
 
     def feed(self, text: str) -> str:
+        """Restore `text` appended to what was held back; a trailing '[' that may begin a placeholder is held back."""
         self._held += text
         start = self._held.rfind("[")
         if start >= 0 and "]" not in self._held[start:] and len(self._held) - start < self.MAX_PLACEHOLDER:
@@ -171,5 +172,6 @@ class PlaceholderRestorer:
         return self.guard.restore(ready) if ready else ""
 
     def flush(self) -> str:
+        """The held-back rest, restored (call once the stream has ended)."""
         ready, self._held = self._held, ""
         return self.guard.restore(ready) if ready else ""

@@ -82,4 +82,5 @@ class Embedder:
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
 
     def embed_one(self, text: str) -> np.ndarray:
+        """The unit vector (384 float32) of one text."""
         return self.embed([text])[0]

@@ -26,6 +26,7 @@ def to_blob(vector: np.ndarray) -> bytes:
 
 
 def from_blobs(blobs: list[bytes]) -> np.ndarray:
+    """Blobs written by `to_blob` as a float32 matrix, one row each ((0, 0) for none); all must have one length."""
     if not blobs:
         return np.zeros((0, 0), dtype=np.float32)
     return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), -1).astype(np.float32)

@@ -34,10 +34,12 @@ class Judged:
 
     @property
     def right(self) -> bool:
+        """Written for this task and containing every required fact."""
         return self.own and self.recall >= 1.0
 
     @property
     def wrong(self) -> bool:
+        """Another task's answer, or one with under half of the required facts."""
         return not self.own or self.recall < 0.5
 
 
@@ -50,6 +52,7 @@ class Separation:
     n_own_wrong: int
 
     def as_dict(self) -> dict:
+        """The figures for JSON, AUCs rounded to 4 decimals."""
         return {"auc": round(self.auc, 4), "auc_own": round(self.auc_own, 4), "n_right": self.n_right,
                 "n_wrong": self.n_wrong, "n_own_wrong": self.n_own_wrong}
 

@@ -71,6 +71,7 @@ class ScorerInfo:
 
     @classmethod
     def read(cls, path: Path) -> ScorerInfo:
+        """Parse scorer.json; ModelError (naming the file and `make scorer`) if it is unreadable or has no sha256."""
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
             return cls(sha256=raw["sha256"], max_length=int(raw.get("max_length", MAX_LENGTH)), raw=raw)

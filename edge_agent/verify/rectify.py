@@ -38,6 +38,7 @@ class Rectified(Generic[Ctx]):
 
     @property
     def repaired(self) -> bool:
+        """Whether a later attempt turned a first answer not judged correct (C) into one that is."""
         return len(self.attempts) > 1 and self.attempts[0].verdict.label != "C" and self.verdict.label == "C"
 
 

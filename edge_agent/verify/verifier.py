@@ -79,6 +79,7 @@ class Verdict:
 
     @classmethod
     def from_scores(cls, scores: dict[str, float], mass: float = 0.0) -> Verdict:
+        """Normalise the options' scores to probabilities; all zero gives 1/3 each; a tie goes to the earlier label."""
         total = sum(scores.values())
         probs = {o: (scores[o] / total if total > 0 else 1 / len(OPTIONS)) for o in OPTIONS}
         return cls(max(OPTIONS, key=lambda o: probs[o]), probs, mass)

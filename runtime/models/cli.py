@@ -13,6 +13,7 @@ from runtime.progress import ProgressLine
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add `tandem models list|install|verify|path` to the command parsers."""
     models = commands.add_parser("models", help="list, install, verify and locate models")
     actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     actions.add_parser("list", help="the catalog and what is installed").set_defaults(handler=models_list)
@@ -30,6 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def models_list(args: argparse.Namespace, config: None) -> int:
+    """Print the catalog: each model's role, size in MB and whether it is installed and verified."""
     print(f"{'name':<22}{'role':<10}{'size':>9}  {'installed':<10}description")
     for spec in CATALOG.values():
         state = "yes" if is_installed(spec) else ("unverified" if model_path(spec).exists() else "no")
@@ -45,6 +47,7 @@ def _specs(names: list[str], default: list[str]) -> list[ModelSpec]:
 
 
 def models_install(args: argparse.Namespace, config: None) -> int:
+    """Install the named models (default: the edge and cloud defaults; --all: every one) and print where each is."""
     specs = _specs(args.names, list(CATALOG) if args.all else [DEFAULT_EDGE, DEFAULT_CLOUD])
     for spec in specs:
         started = time.monotonic()
@@ -54,6 +57,7 @@ def models_install(args: argparse.Namespace, config: None) -> int:
 
 
 def models_verify(args: argparse.Namespace, config: None) -> int:
+    """Hash the named models (default: every one present); exit 1 if none is present or one does not match."""
     specs = _specs(args.names, [s.name for s in CATALOG.values() if model_path(s).exists()])
     if not specs:
         print("no models installed; run `tandem models install`")
@@ -70,6 +74,7 @@ def models_verify(args: argparse.Namespace, config: None) -> int:
 
 
 def models_path(args: argparse.Namespace, config: None) -> int:
+    """Print a model's file path; exit 1 (after printing it) if the file is not there."""
     (spec,) = _specs([args.name], [])
     print(model_path(spec))
     return 0 if model_path(spec).exists() else 1

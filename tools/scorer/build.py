@@ -107,6 +107,7 @@ class Embeddings(nn.Module):
         self.dropout = nn.Dropout(c.dropout)
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
+        """Word + position + token-type embeddings, then LayerNorm and dropout."""
         positions = torch.arange(input_ids.shape[1], device=input_ids.device).unsqueeze(0)
         x = self.word_embeddings(input_ids) + self.position_embeddings(positions) + self.token_type_embeddings(token_type_ids)
         return self.dropout(self.LayerNorm(x))
@@ -122,6 +123,7 @@ class SelfAttention(nn.Module):
         self.dropout = nn.Dropout(c.dropout)
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """Multi-head self-attention over `x`; `bias` is added to the scores (-1e4 at padding)."""
         b, n, _ = x.shape
 
         def split(t: torch.Tensor) -> torch.Tensor:
@@ -142,6 +144,7 @@ class Residual(nn.Module):
         self.dropout = nn.Dropout(c.dropout)
 
     def forward(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        """Project `x` to the hidden size, add `residual`, then LayerNorm."""
         return self.LayerNorm(self.dropout(self.dense(x)) + residual)
 
 
@@ -152,6 +155,7 @@ class Attention(nn.Module):
         self.output = Residual(c, c.hidden)
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """Self-attention followed by its residual output block."""
         return self.output(self.self(x, bias), x)
 
 
@@ -162,6 +166,7 @@ class Intermediate(nn.Module):
         self.act = nn.GELU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The feed-forward expansion to the intermediate size, with GELU."""
         return self.act(self.dense(x))
 
 
@@ -173,6 +178,7 @@ class Layer(nn.Module):
         self.output = Residual(c, c.intermediate)
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """One transformer layer: attention, then the feed-forward block, each with its residual."""
         x = self.attention(x, bias)
         return self.output(self.intermediate(x), x)
 
@@ -194,6 +200,7 @@ class CrossEncoder(nn.Module):
         self.head = nn.Linear(c.hidden, 1)
 
     def hidden_states(self, input_ids, attention_mask, token_type_ids) -> torch.Tensor:
+        """The last layer's states, shape (batch, sequence, hidden); padded positions are masked out of attention."""
         bias = (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * -1e4
         x = self.embeddings(input_ids, token_type_ids)
         for layer in self.encoder.layer:
@@ -201,11 +208,13 @@ class CrossEncoder(nn.Module):
         return x
 
     def pooled(self, input_ids, attention_mask, token_type_ids) -> torch.Tensor:
+        """Mean of the last layer's states over the real (unpadded) tokens."""
         x = self.hidden_states(input_ids, attention_mask, token_type_ids)
         mask = attention_mask.unsqueeze(-1).to(x.dtype)
         return (x * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
     def forward(self, input_ids, attention_mask, token_type_ids) -> torch.Tensor:
+        """The logit per pair (the score is its sigmoid)."""
         return self.head(self.head_dropout(self.pooled(input_ids, attention_mask, token_type_ids))).squeeze(-1)
 
 
@@ -217,6 +226,7 @@ class Exported(nn.Module):
         self.model = model
 
     def forward(self, input_ids, attention_mask, token_type_ids) -> torch.Tensor:
+        """The score in [0, 1] per pair: the sigmoid of the cross-encoder's logit."""
         return torch.sigmoid(self.model(input_ids, attention_mask, token_type_ids))
 
 
@@ -289,6 +299,7 @@ def train(model: CrossEncoder, pairs: list[data.Pair], tokenizer, cfg: BuildConf
 
 @torch.no_grad()
 def predict(model: CrossEncoder, pairs: Sequence[data.Pair], tokenizer, batch_size: int = 32) -> list[float]:
+    """Scores in [0, 1] for `pairs`, without gradients; leaves the model in eval mode."""
     model.eval()
     out: list[float] = []
     for start in range(0, len(pairs), batch_size):
@@ -322,6 +333,7 @@ def quantize_int8(fp32: Path, int8: Path) -> None:
 
 
 def onnx_judged(path: Path, pairs: Sequence[data.Pair]) -> tuple[list[Judged], Scorer]:
+    """Score `pairs` with the ONNX graph at `path` (its sha256 is not checked); the judged pairs and the Scorer."""
     scorer = _unchecked_scorer(path)
     scores = scorer.score([(format_query(p.instruction, p.notes), p.response) for p in pairs])
     return [Judged(s, p.recall, p.own) for s, p in zip(scores, pairs)], scorer
@@ -371,6 +383,7 @@ def candidate_records(cfg: BuildConfig, plan: data.SamplePlan, log) -> list[data
 
 
 def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file (read whole into memory)."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -433,6 +446,7 @@ def build(cfg: BuildConfig, out: Path, log=print) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run the build; exit 1 on a ModelError (e.g. a missing model or tokenizer)."""
     parser = argparse.ArgumentParser(prog="python -m tools.scorer.build", description=__doc__.splitlines()[0])
     defaults = BuildConfig()
     parser.add_argument("--tasks", type=int, default=defaults.tasks, help=f"synthetic tasks (default {defaults.tasks})")

@@ -100,6 +100,7 @@ def generate_candidates(
 
 
 def save_records(records: Sequence[TaskRecord], path: Path, append: bool = False) -> None:
+    """Write `records` as JSONL, one task with its candidates per line; `append` adds to the file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a" if append else "w", encoding="utf-8") as f:
         for r in records:
@@ -108,6 +109,7 @@ def save_records(records: Sequence[TaskRecord], path: Path, append: bool = False
 
 
 def load_records(path: Path) -> list[TaskRecord]:
+    """Read records written by `save_records`; a damaged line (e.g. cut short by a crash) raises."""
     records = []
     for line in path.read_text(encoding="utf-8").splitlines():
         obj = json.loads(line)
