@@ -125,6 +125,8 @@ def sync_to(llm, tokens: Sequence[int], logit_rows: int = 1) -> np.ndarray:
 
     At least the last `logit_rows` tokens are evaluated again so that their logits exist.
     """
+    if not 1 <= max(1, logit_rows) <= len(tokens):
+        raise ValueError(f"sync_to needs at least {max(1, logit_rows)} token(s), got {len(tokens)}")
     keep = min(common_prefix(committed(llm), tokens), len(tokens) - max(1, logit_rows))
     truncate(llm, keep)
     return extend(llm, tokens[keep:], logit_rows)

@@ -29,4 +29,6 @@ def from_blobs(blobs: list[bytes]) -> np.ndarray:
     """Blobs written by `to_blob` as a float32 matrix, one row each ((0, 0) for none); all must have one length."""
     if not blobs:
         return np.zeros((0, 0), dtype=np.float32)
+    if len({len(blob) for blob in blobs}) > 1:
+        raise ValueError(f"embeddings of different lengths: {sorted({len(blob) for blob in blobs})} bytes")
     return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), -1).astype(np.float32)

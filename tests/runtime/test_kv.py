@@ -90,3 +90,11 @@ def test_prefill_reads_everything_again_after_another_path_rewrote_the_context(l
     evaluated = _count_extend_fixed(monkeypatch)
     kv.prefill(llm, prompt)
     assert evaluated == [len(prompt)]
+
+
+def test_sync_to_refuses_an_empty_sequence_and_leaves_the_context_alone(llm) -> None:
+    kv.sync_to(llm, [1, 2, 3])
+    before = kv.committed(llm)
+    with pytest.raises(ValueError, match="at least 1 token"):
+        kv.sync_to(llm, [])
+    assert kv.committed(llm) == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from edge_agent.retrieval import DIM, Embedder, from_blobs, to_blob, top_k
 
@@ -37,3 +38,8 @@ def test_top_k_orders_by_score_and_handles_small_inputs() -> None:
 def test_blob_round_trip() -> None:
     vectors = np.random.default_rng(0).standard_normal((4, DIM)).astype(np.float32)
     assert np.array_equal(from_blobs([to_blob(v) for v in vectors]), vectors)
+
+
+def test_embeddings_of_different_lengths_are_refused() -> None:
+    with pytest.raises(ValueError, match="different lengths"):
+        from_blobs([to_blob(np.ones(4, dtype=np.float32)), to_blob(np.ones(8, dtype=np.float32))])
