@@ -113,7 +113,7 @@ async def test_interleaved_sessions_do_not_mix(cloud: CloudServer, stub) -> None
     await b.close()
     assert tokens_a == expected
     if cloud.servicer.backend.name == "llama.cpp":  # one context: the sessions took turns in it
-        assert cloud.servicer.backend.fusion.switches > 0
+        assert cloud.servicer.backend.engine.switches > 0
 
 
 async def test_closing_frees_the_session(cloud: CloudServer, stub) -> None:
