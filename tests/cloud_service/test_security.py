@@ -418,6 +418,18 @@ async def test_metrics_count_calls_errors_tokens_and_sessions(guarded: CloudServ
     assert missing.status_code == 404
 
 
+async def test_metrics_see_a_vanished_fuse_client_go(guarded: CloudServer, stub) -> None:
+    # A client that drops its session mid-stream (no done_writing): the gauge and the table both let go.
+    session = stub.Fuse(metadata=AUTH, timeout=30)
+    await session.write(fuse_open(guarded))
+    await session.read()
+    await wait_for_sample(guarded, "tandem_active_sessions", 1)
+    session.cancel()
+    await wait_for_sample(guarded, "tandem_active_sessions", 0)
+    await wait_for_sample(guarded, "tandem_active_rpcs", 0)
+    assert guarded.servicer.backend.sessions.sessions == {}
+
+
 # -- logs ---------------------------------------------------------------------------------
 
 
