@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bench.load import FUSE_DRAFT, FUSE_STEPS, KINDS, CallRecord, CancelResult, Check, LoadReport, SigtermResult
+from bench.load import FUSE_DRAFT, FUSE_STEPS, KINDS, CallRecord, DrainResult, LoadReport
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -17,6 +17,7 @@ LOAD_HEADER = (f"{'RPC':<17}{'calls':>7}{'OK':>7}  {'errors by status':<26}{'p50
 
 
 def load_table(records: list[CallRecord], seconds: float) -> str:
+    """Per RPC kind: calls, OK, errors by status, p50/p99 latency, tokens and tokens/s."""
     lines = [LOAD_HEADER]
     rows = [("Generate", "Generate"), ("Sketch", "Sketch"), ("Fuse session", "Fuse"),
             ("Fuse round trip", "Fuse round trip")]
@@ -41,68 +42,37 @@ def _row(name: str, value: str, expected: str = "") -> str:
     return f"{name:<42}{value:<38}{expected}"
 
 
-def cancel_table(c: CancelResult) -> str:
-    return "\n".join([
-        _row("", "measured", "expected"),
-        _row("Generate streams cancelled after 1 chunk", str(c.generate_cancelled)),
-        _row("Fuse sessions cancelled after 1 step", str(c.fuse_cancelled)),
-        _row("next short Generate (4 tokens)", f"{c.next_generate_s * 1000:.0f} ms", "no queue behind the dropped"),
-        _row("new batch of Fuse sessions opened", f"{c.reopened}/{c.max_sessions}", f"{c.max_sessions}/{c.max_sessions}"),
-        _row("cancels -> whole new batch open", f"{c.reopen_s:.2f} s"),
-        f"metrics: {c.metrics}",
-        *[f"unexpected: {where}: {details[:90]}" for where, details in c.errors.items()],
-    ])
-
-
 def _counts(counter: Counter) -> str:
     return ", ".join(f"{c} {n}" for c, n in counter.most_common()) or "-"
 
 
-def sigterm_table(s: SigtermResult) -> str:
+def drain_table(d: DrainResult) -> str:
+    """SIGTERM at the end of the load: measured against what should happen."""
     def secs(v: float | None) -> str:
         return "never" if v is None else f"{v:.2f} s"
 
     return "\n".join([
         _row("", "measured", "expected"),
-        _row("calls finished before SIGTERM", _counts(s.before), "OK"),
-        _row("in flight at SIGTERM", _counts(s.in_flight), "OK, or UNAVAILABLE:"),
-        _row("  cut when the grace period ran out", str(s.in_flight_cut), "queued work past grace_s"),
-        _row("SIGTERM -> last in-flight OK", secs(s.last_in_flight_s), f"<= grace {s.grace_s:g} s"),
-        _row("calls started after SIGTERM", _counts(s.after), "UNAVAILABLE"),
-        _row("  refused by the draining server", str(s.refused_draining), ">= 1 ('shutting down')"),
-        _row("SIGTERM -> first refusal", secs(s.first_refusal_s)),
-        _row("SIGTERM -> health NOT_SERVING", secs(s.not_serving_s), "seen"),
-        _row("SIGTERM -> process exit", secs(s.exit_s), f"<= grace {s.grace_s:g} s + shutdown"),
-        _row("exit code", str(s.exit_code), "0"),
-        "statuses seen (the first of each):",
-        *[f"  {where}: {details[:110]}" for where, details in sorted(s.examples.items())],
+        _row("in flight at SIGTERM", _counts(d.in_flight), "OK, or UNAVAILABLE when cut"),
+        _row("SIGTERM -> last in-flight OK", secs(d.last_in_flight_s), f"<= grace {d.grace_s:g} s"),
+        _row("calls started after SIGTERM", _counts(d.after), "UNAVAILABLE"),
+        _row("  refused by the draining server", str(d.refused_draining), "'shutting down'"),
+        _row("SIGTERM -> process exit", secs(d.exit_s), f"<= grace {d.grace_s:g} s + shutdown"),
+        _row("exit code", str(d.exit_code), "0"),
+        *[f"  {where}: {details[:110]}" for where, details in sorted(d.examples.items())],
     ])
 
 
-def checks_table(checks: list[Check]) -> str:
-    lines = [f"{'check':<44}{'expected':<34}{'got':<20}{'ms':>7}  details"]
-    for c in checks:
-        mark = "" if c.ok else "  <-- unexpected"
-        lines.append(f"{c.name:<44}{c.expected:<34}{c.got:<20}{c.seconds * 1000:>7.0f}  {c.details[:70]}{mark}")
-    return "\n".join(lines)
-
-
 def format_report(report: LoadReport) -> str:
+    """The load table, the drain table, and what misbehaved."""
     s = report.settings
     parts = [f"## load: {s.clients} clients, {s.duration_s:g} s, max_tokens {s.max_tokens}, "
              f"Fuse {FUSE_STEPS} steps x {FUSE_DRAFT} drafts, max_sessions {s.max_sessions}",
              load_table(report.load, report.load_seconds)]
-    if report.cancel is not None:
-        parts += ["", "## fault: clients gone mid-stream", cancel_table(report.cancel)]
-    if report.sigterm is not None:
-        parts += ["", f"## fault: SIGTERM under load ({s.clients} clients, grace {s.grace_s:g} s)",
-                  sigterm_table(report.sigterm)]
-    parts += ["", "## fault: upstream down / slow (openai backend)"]
-    parts.append(checks_table(report.upstream) if isinstance(report.upstream, list) else report.upstream)
-    parts += ["", "## fault: deadlines shorter than the work (embedded backend)", checks_table(report.deadline), ""]
-    parts += [f"note: {note}" for note in report.notes]
+    if report.drain is not None:
+        parts += ["", f"## SIGTERM under that load (grace {s.grace_s:g} s)", drain_table(report.drain), ""]
     if report.unexpected:
         parts.append("unexpected:\n" + "\n".join(f"- {p}" for p in report.unexpected))
     else:
-        parts.append("every phase behaved as expected")
+        parts.append("every call behaved as expected")
     return "\n".join(parts)

@@ -59,12 +59,14 @@ class CloudModelInterceptor(grpc.aio.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
+        """The CloudModel handler passed through `wrap`; any other service's as it is."""
         handler = await continuation(handler_call_details)
         if handler is None or not handler_call_details.method.startswith(PROTECTED):
             return handler
         return self.wrap(handler, handler_call_details)
 
     def wrap(self, handler: grpc.RpcMethodHandler, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        """The handler to run instead of `handler` (subclasses decide)."""
         raise NotImplementedError
 
 
@@ -77,6 +79,7 @@ class TokenAuth(CloudModelInterceptor):
         self._tokens = [t.encode() for t in tokens]
 
     def allows(self, token: str) -> bool:
+        """Whether `token` is one of the allowed tokens."""
         given = token.encode("utf-8", "surrogateescape")
         ok = False
         for allowed in self._tokens:  # no early exit: the time does not tell which token matched
@@ -84,6 +87,7 @@ class TokenAuth(CloudModelInterceptor):
         return ok
 
     def wrap(self, handler: grpc.RpcMethodHandler, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        """The handler if the call carries an allowed token, else one that answers UNAUTHENTICATED."""
         token = bearer_token(details.invocation_metadata)
         if token is None:
             return denied(handler, grpc.StatusCode.UNAUTHENTICATED, MISSING)

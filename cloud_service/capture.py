@@ -31,6 +31,7 @@ class RequestCapture:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def record(self, method: str, payload: bytes) -> None:
+        """Append one received message, as the bytes that came over the wire."""
         line = json.dumps({"method": method, "payload": base64.b64encode(payload).decode(), "time": time.time()})
         with self._lock, self.path.open("a", encoding="utf-8") as f:
             f.write(line + "\n")

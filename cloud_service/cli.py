@@ -15,6 +15,7 @@ GROUP_HELP = "run or query the cloud service"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add `tandem cloud serve` to the command line."""
     actions = subgroup(commands, "cloud", GROUP_HELP)
     serve_parser = actions.add_parser("serve", help="host the cloud model over gRPC (Ctrl-C or SIGTERM stops it)")
     serve_parser.add_argument("--host", help="address to bind (default: server.host, 127.0.0.1)")

@@ -1,5 +1,6 @@
-"""Prometheus metrics without a dependency: a tiny registry, a gRPC interceptor, a /metrics server.
+"""Prometheus metrics of the cloud service: a gRPC interceptor and the /metrics endpoint (prometheus_client).
 
+Each server has its own registry, so several can run in one process (the tests do).
 Only counts, codes and timings are recorded, never request text.
 """
 
@@ -8,131 +9,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import logging
-import math
+import socket
+import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import grpc
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer  # a thread per scrape
 
 from cloud_service.auth import PROTECTED, CloudModelInterceptor, same_kind
 
-log = logging.getLogger(__name__)
-
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
-Labels = tuple[tuple[str, str], ...]
-
-
-def _labels(labels: Labels) -> str:
-    if not labels:
-        return ""
-    escaped = (v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"') for _, v in labels)
-    return "{" + ",".join(f'{k}="{v}"' for (k, _), v in zip(labels, escaped)) + "}"
-
-
-def _number(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-class Metric:
-    kind = "untyped"
-
-    def __init__(self, name: str, help_text: str) -> None:
-        self.name = name
-        self.help = help_text
-        self.values: dict[Labels, float] = {}
-
-    def _key(self, labels: dict[str, str]) -> Labels:
-        return tuple(sorted(labels.items()))
-
-    def value(self, **labels: str) -> float:
-        return self.values.get(self._key(labels), 0.0)
-
-    def samples(self) -> list[str]:
-        return [f"{self.name}{_labels(key)} {_number(v)}" for key, v in sorted(self.values.items())]
-
-    def render(self) -> str:
-        head = f"# HELP {self.name} {self.help}\n# TYPE {self.name} {self.kind}\n"
-        return head + "".join(line + "\n" for line in self.samples())
-
-
-class Counter(Metric):
-    kind = "counter"
-
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
-        key = self._key(labels)
-        self.values[key] = self.values.get(key, 0.0) + amount
-
-
-class Gauge(Counter):
-    kind = "gauge"
-
-    def dec(self, amount: float = 1.0, **labels: str) -> None:
-        self.inc(-amount, **labels)
-
-
-class Histogram(Metric):
-    kind = "histogram"
-
-    def __init__(self, name: str, help_text: str, buckets: tuple[float, ...] = LATENCY_BUCKETS) -> None:
-        super().__init__(name, help_text)
-        self.buckets = tuple(sorted(buckets)) + (math.inf,)
-        self.counts: dict[Labels, list[int]] = {}
-        self.sums: dict[Labels, float] = {}
-
-    def observe(self, value: float, **labels: str) -> None:
-        key = self._key(labels)
-        counts = self.counts.setdefault(key, [0] * len(self.buckets))
-        for i, bound in enumerate(self.buckets):
-            if value <= bound:
-                counts[i] += 1
-        self.sums[key] = self.sums.get(key, 0.0) + value
-
-    def count(self, **labels: str) -> int:
-        return self.counts.get(self._key(labels), [0])[-1]
-
-    def samples(self) -> list[str]:
-        lines = []
-        for key, counts in sorted(self.counts.items()):
-            for bound, n in zip(self.buckets, counts):
-                lines.append(f"{self.name}_bucket{_labels(key + (('le', _number(bound)),))} {n}")
-            lines.append(f"{self.name}_sum{_labels(key)} {_number(self.sums[key])}")
-            lines.append(f"{self.name}_count{_labels(key)} {counts[-1]}")
-        return lines
-
-
-class Registry:
-    """Metrics in registration order, rendered in the Prometheus text exposition format 0.0.4."""
-
-    def __init__(self) -> None:
-        self.metrics: list[Metric] = []
-
-    def add(self, metric: Metric) -> Metric:
-        self.metrics.append(metric)
-        return metric
-
-    def render(self) -> str:
-        return "".join(m.render() for m in self.metrics)
+# No `*_created` series next to each counter and histogram: the service exposes the six metrics
+# it documents. (A process-wide switch of prometheus_client; the service owns its process.)
+prometheus_client.disable_created_metrics()
 
 
 class ServiceMetrics:
-    """The cloud service's metrics."""
+    """The cloud service's metrics, in a registry of their own."""
 
     def __init__(self) -> None:
-        self.registry = Registry()
-        add = self.registry.add
-        self.requests: Counter = add(Counter("tandem_requests_total", "CloudModel calls received, by method"))
-        self.errors: Counter = add(Counter("tandem_errors_total", "CloudModel calls that ended with a non-OK status"))
-        self.seconds: Histogram = add(Histogram("tandem_request_seconds", "CloudModel call duration in seconds"))
-        self.completion_tokens: Counter = add(Counter("tandem_completion_tokens_total",
-                                                      "tokens generated for Generate and Sketch"))
-        self.active_sessions: Gauge = add(Gauge("tandem_active_sessions", "open Fuse sessions"))
-        self.active_rpcs: Gauge = add(Gauge("tandem_active_rpcs", "CloudModel calls in progress"))
-        self.active_sessions.inc(0)
-        self.active_rpcs.inc(0)
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("tandem_requests_total", "CloudModel calls received, by method", ["method"],
+                                registry=r)
+        self.errors = Counter("tandem_errors_total", "CloudModel calls that ended with a non-OK status",
+                              ["method", "code"], registry=r)
+        self.seconds = Histogram("tandem_request_seconds", "CloudModel call duration in seconds", ["method"],
+                                 buckets=LATENCY_BUCKETS, registry=r)
+        self.completion_tokens = Counter("tandem_completion_tokens_total", "tokens generated for Generate and Sketch",
+                                         registry=r)
+        self.active_sessions = Gauge("tandem_active_sessions", "open Fuse sessions", registry=r)
+        self.active_rpcs = Gauge("tandem_active_rpcs", "CloudModel calls in progress", registry=r)
 
 
 _CODES = {code.value[0]: code for code in grpc.StatusCode}
@@ -152,15 +64,16 @@ class MetricsInterceptor(CloudModelInterceptor):
         self.metrics = metrics
 
     def wrap(self, handler: grpc.RpcMethodHandler, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        """The handler with its behaviour counted and timed."""
         method = details.method[len(PROTECTED):]
         inner = handler.unary_unary or handler.unary_stream or handler.stream_unary or handler.stream_stream
         behavior = self._stream(method, inner) if inspect.isasyncgenfunction(inner) else self._unary(method, inner)
         return same_kind(handler, behavior)
 
     @contextlib.contextmanager
-    def _call(self, method: str, context: grpc.aio.ServicerContext):
+    def _call(self, method: str, context: grpc.aio.ServicerContext) -> Iterator[None]:
         m = self.metrics
-        m.requests.inc(method=method)
+        m.requests.labels(method=method).inc()
         m.active_rpcs.inc()
         started = time.perf_counter()
         code = grpc.StatusCode.OK
@@ -177,10 +90,10 @@ class MetricsInterceptor(CloudModelInterceptor):
             raise
         finally:
             m.active_rpcs.dec()
-            m.seconds.observe(time.perf_counter() - started, method=method)
+            m.seconds.labels(method=method).observe(time.perf_counter() - started)
             name = code.name if code == grpc.StatusCode.CANCELLED else _code_name(context, code)
             if name != "OK":
-                m.errors.inc(method=method, code=name)
+                m.errors.labels(method=method, code=name).inc()
 
     def _tokens(self, response) -> None:
         tokens = getattr(response, "completion_tokens", 0)
@@ -215,44 +128,55 @@ class MetricsInterceptor(CloudModelInterceptor):
         return behavior
 
 
-class MetricsServer:
-    """GET /metrics over plain HTTP/1.1 (one response per connection); anything else is 404."""
+NOT_FOUND = b"not found: try /metrics\n"
 
-    def __init__(self, registry: Registry) -> None:
+
+def metrics_app(registry: CollectorRegistry) -> Callable:
+    """prometheus_client's WSGI app on GET/HEAD /metrics only; any other path is 404."""
+    app = make_wsgi_app(registry)
+
+    def only_metrics(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != "/metrics":
+            start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
+                                             ("Content-Length", str(len(NOT_FOUND)))])
+            return [NOT_FOUND]
+        if environ["REQUEST_METHOD"] == "HEAD":  # the headers of a GET
+            for _ in app({**environ, "REQUEST_METHOD": "GET"}, start_response):
+                pass
+            return []
+        return app(environ, start_response)
+
+    return only_metrics
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """Scrapes are not logged."""
+
+
+class MetricsServer:
+    """GET /metrics over HTTP from a thread of its own (prometheus_client's exposition)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
-        self._server: asyncio.Server | None = None
+        self._httpd: WSGIServer | None = None
+        self._thread: threading.Thread | None = None
         self.port = 0
 
     async def start(self, host: str, port: int) -> MetricsServer:
-        self._server = await asyncio.start_server(self._handle, host, port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        """Listen on host:port (OSError if it cannot) and serve from a daemon thread."""
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+        server_class = type("MetricsHTTPServer", (ThreadingWSGIServer,), {"address_family": family})
+        self._httpd = make_server(host, port, metrics_app(self.registry), server_class, handler_class=_Quiet)
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="metrics", daemon=True)
+        self._thread.start()
         return self
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        """Stop serving and close the socket."""
+        if self._httpd is not None:
+            httpd, self._httpd = self._httpd, None
+            await asyncio.to_thread(httpd.shutdown)
+            httpd.server_close()
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request_line = await asyncio.wait_for(reader.readline(), 10)
-            for _ in range(100):  # skip the headers
-                if (await asyncio.wait_for(reader.readline(), 10)).strip() == b"":
-                    break
-            parts = request_line.decode("latin-1").split()
-            path = parts[1].split("?", 1)[0] if len(parts) >= 2 else ""
-            if len(parts) >= 2 and parts[0] in ("GET", "HEAD") and path == "/metrics":
-                status, content_type, body = "200 OK", CONTENT_TYPE, self.registry.render().encode()
-            else:
-                status, content_type, body = "404 Not Found", "text/plain; charset=utf-8", b"not found: try /metrics\n"
-            head = (f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
-                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
-            writer.write(head + (b"" if parts[:1] == ["HEAD"] else body))
-            await writer.drain()
-        except (TimeoutError, ConnectionError, ValueError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()

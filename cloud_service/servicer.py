@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import grpc
 
 from cloud_service.backends import Append, Backend, BackendError, Prompt
-from cloud_service.fusion import FuseRequestError
+from cloud_service.sessions import FuseRequestError
 from cloud_service.validation import (
     MAX_PROMPT_CHARS,
     BadRequest,
@@ -108,6 +108,7 @@ class CloudModelServicer:
             check_fits(n_tokens, max_tokens, self.backend.info.n_ctx)
 
     async def Info(self, request, context: grpc.aio.ServicerContext) -> pb.InfoResponse:
+        """The model, its vocabulary fingerprint, context and limits, and what this backend can do."""
         await self._precheck(request, context)
         with self._in_flight():
             return self._info()
@@ -125,6 +126,7 @@ class CloudModelServicer:
         )
 
     async def Generate(self, request, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.GenerateChunk]:
+        """Stream the completion as it is generated; the last chunk carries the finish reason and counts."""
         await self._precheck(request, context)
         with self._in_flight():
             async for chunk in self._generate(request, context):
@@ -152,6 +154,7 @@ class CloudModelServicer:
                  result.prompt_tokens, result.completion_tokens, result.finish)
 
     async def Sketch(self, request, context: grpc.aio.ServicerContext) -> pb.SketchResponse:
+        """An outline of the answer to the instruction, as points."""
         await self._precheck(request, context)
         with self._in_flight():
             return await self._sketch(request, context)
@@ -181,7 +184,6 @@ class CloudModelServicer:
             prompt_tokens=result.prompt_tokens,
             completion_tokens=result.completion_tokens,
         )
-
 
     async def Fuse(self, request_iterator, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.FuseResponse]:
         """One stream = one session: `open` first, then `step`s; closing the stream frees the session."""

@@ -41,11 +41,13 @@ def check_generate(request: pb.GenerateRequest, max_tokens_limit: int, max_chars
 
 
 def check_max_tokens(value: int, limit: int, field: str) -> None:
+    """`field` is between 1 and `limit`."""
     if not 1 <= value <= limit:
         raise BadRequest(f"{field} must be between 1 and {limit}, got {value}")
 
 
 def check_sketch(request: pb.SketchRequest, max_tokens_limit: int, max_chars: int = MAX_PROMPT_CHARS) -> None:
+    """A SketchRequest the service can run, or BadRequest saying what to fix."""
     if not request.instruction.strip():
         raise BadRequest("instruction is empty: send the (redacted) instruction to outline")
     check_length("instruction", request.instruction, max_chars)
@@ -64,6 +66,7 @@ def check_fits(prompt_tokens: int, max_tokens: int, n_ctx: int) -> None:
 
 
 def check_fuse_open(request: pb.FuseOpen, max_chars: int = MAX_PROMPT_CHARS) -> None:
+    """A FuseOpen the service can run, or BadRequest saying what to fix."""
     if not request.vocab_fingerprint:
         raise BadRequest("vocab_fingerprint is empty: send the edge model's fingerprint (see Info)")
     if not request.prompt.strip():

@@ -13,7 +13,8 @@ def make_backend(config: ServerConfig, model: str | None = None) -> Backend:
     """The backend `config.backend` names; `model` overrides `config.model`."""
     model = model if model is not None else config.model
     if config.backend == "openai":
-        from cloud_service.backends.openai import OpenAIBackend, UpstreamSettings
+        from cloud_service.backends.openai import OpenAIBackend
+        from cloud_service.backends.upstream import UpstreamSettings
 
         return OpenAIBackend(
             UpstreamSettings.from_config(config),

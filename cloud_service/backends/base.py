@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from cloud_service.fusion import Distribution, FuseSession, SessionTable
+from cloud_service.sessions import Distribution, FuseSession, SessionTable
 from runtime.decode import DecodeResult, Piece
 
 
@@ -77,6 +77,7 @@ class Backend(abc.ABC):
 
     @property
     def ready(self) -> bool:
+        """Whether the model is loaded."""
         return self.info is not None
 
     @abc.abstractmethod

@@ -15,41 +15,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from cloud_service.backends.base import Append, Backend, ModelInfo, Prompt
-from cloud_service.fusion import Distribution, FuseSession, FusionEngine
+from cloud_service.backends.llama_fuse import FuseEngine
+from cloud_service.backends.prompts import PromptTokenizer
+from cloud_service.sessions import Distribution, FuseSession
 from runtime.decode import DecodeResult, Piece, decode_stream
-from runtime.llm import ChatMessage, ChatTemplate, load_llama, vocab_fingerprint
+from runtime.llm import load_llama, vocab_fingerprint
 
 T = TypeVar("T")
-
-
-class PromptTokenizer:
-    """Prompts to token ids with a model's own chat template (also works on a vocabulary-only load)."""
-
-    def __init__(self, llm) -> None:
-        self.llm = llm
-        self.template = ChatTemplate(llm)
-        self._last: tuple[Prompt, list[int]] | None = None  # the servicer counts a prompt, then runs it
-
-    def tokens(self, prompt: Prompt) -> list[int]:
-        """Rendered with the chat template unless raw."""
-        if self._last is None or self._last[0] != prompt:
-            self._last = (prompt, self._tokenize(prompt))
-        return list(self._last[1])
-
-    def _tokenize(self, prompt: Prompt) -> list[int]:
-        if prompt.raw:
-            return self.llm.tokenize(prompt.text.encode("utf-8"), add_bos=True, special=False)
-        messages = ([ChatMessage("system", prompt.system)] if prompt.system else []) + [
-            ChatMessage("user", prompt.text)
-        ]
-        return self.llm.tokenize(self.template.render(messages).encode("utf-8"), add_bos=False, special=True)
-
-    def text_tokens(self, text: str) -> list[int]:
-        """Plain text (e.g. a placeholder) to token ids, no special tokens, no BOS."""
-        return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
-
-    def append_ids(self, appends: Sequence[Append]) -> list[list[int]]:
-        return [list(a.ids) + (self.text_tokens(a.text) if a.text else []) for a in appends]
 
 
 class LlamaBackend(Backend):
@@ -66,17 +38,19 @@ class LlamaBackend(Backend):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._llm = None
         self._prompts: PromptTokenizer | None = None
-        self.fusion: FusionEngine | None = None
+        self.engine: FuseEngine | None = None
+        self._decoding: set[threading.Event] = set()  # the stop flags of the streams still decoding
 
     @property
     def description(self) -> str:
+        """The model file's name, for the log."""
         return self.path.name
 
     def load(self) -> ModelInfo:
         """Blocking: open the model and compute its vocabulary fingerprint."""
         llm = load_llama(self.path, n_ctx=self._n_ctx, n_threads=self._n_threads)
         self._prompts = PromptTokenizer(llm)
-        self.fusion = FusionEngine(llm)
+        self.engine = FuseEngine(llm)
         self._llm = llm
         self.info = ModelInfo(
             model_id=self.path.name,
@@ -91,6 +65,7 @@ class LlamaBackend(Backend):
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     def count_tokens(self, prompt: Prompt) -> int:
+        """Tokens of the rendered prompt."""
         assert self._prompts is not None
         return len(self._prompts.tokens(prompt))
 
@@ -105,6 +80,7 @@ class LlamaBackend(Backend):
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Piece | BaseException | None] = asyncio.Queue()
         stop_flag = threading.Event()
+        self._decoding.add(stop_flag)
 
         def put(item: Piece | BaseException | None) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, item)
@@ -113,8 +89,8 @@ class LlamaBackend(Backend):
             try:
                 if stop_flag.is_set():
                     return
-                if self.fusion is not None:
-                    self.fusion.evict()  # keep a fuse session's KV cache safe from this call
+                if self.engine is not None:
+                    self.engine.evict()  # keep a fuse session's KV cache safe from this call
                 for piece in decode_stream(
                     self._llm, tokens, max_tokens, temperature, seed, stop,
                     should_stop=stop_flag.is_set, result=result,
@@ -142,28 +118,40 @@ class LlamaBackend(Backend):
             if not finished:
                 stop_flag.set()
                 self.stats.streams_cancelled += 1
-            await asyncio.shield(job)
+            try:
+                await asyncio.shield(job)
+            finally:
+                self._decoding.discard(stop_flag)
 
     # -- Fuse ---------------------------------------------------------------------------
 
     async def fuse_open(self, session: FuseSession, prompt: Prompt) -> list[Distribution]:
-        assert self._prompts is not None and self.fusion is not None
+        """Evaluate the rendered prompt on the model thread: the first answer token's distribution."""
+        assert self._prompts is not None and self.engine is not None
         tokens = self._prompts.tokens(prompt)
-        return await self.run(lambda: self.fusion.open(session, tokens))
+        return await self.run(lambda: self.engine.open(session, tokens))
 
     async def fuse_step(
         self, session: FuseSession, keep: int, appends: Sequence[Append], drafts: Sequence[int]
     ) -> list[Distribution]:
-        assert self._prompts is not None and self.fusion is not None
+        """Keep `keep` drafts, commit the appends, score the new drafts (on the model thread)."""
+        assert self._prompts is not None and self.engine is not None
         runs = self._prompts.append_ids(appends)
-        return await self.run(lambda: self.fusion.step(session, keep, runs, list(drafts)))
+        return await self.run(lambda: self.engine.step(session, keep, runs, list(drafts)))
 
     def close_session(self, session: FuseSession) -> None:
+        """Free the slot and drop the session's saved KV cache."""
         super().close_session(session)
-        if self.fusion is not None:
-            self.fusion.forget(session)  # bookkeeping only: no llama call
+        if self.engine is not None:
+            self.engine.forget(session)  # bookkeeping only: no llama call
 
     def close(self) -> None:
+        """Stop what is decoding, then the model thread, and free the model."""
+        # A stream whose call was cancelled at shutdown may not have run its `finally` yet (it
+        # needs the event loop, which this call blocks): stop its decoding here, or the
+        # join below waits for every token it still had to generate.
+        for flag in list(self._decoding):
+            flag.set()
         self._executor.shutdown(wait=True, cancel_futures=True)
         if self._llm is not None:
             self._llm.close()

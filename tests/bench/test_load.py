@@ -1,4 +1,4 @@
-"""`tandem bench load` with tiny settings: real clouds in child processes, real faults."""
+"""`tandem bench load` with tiny settings: a real cloud in a child process, loaded, then SIGTERM under load."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from bench.load_report import format_report
 from runtime.cli import build_parser
 
 
-def test_load_and_fault_phases_behave(smol_path: Path) -> None:
+def test_load_then_sigterm_under_load(smol_path: Path) -> None:
     settings = LoadSettings(model=str(smol_path), duration_s=2.5, clients=3, max_tokens=6, max_sessions=3,
-                            grace_s=5.0, n_ctx=1024, long_tokens=256)
+                            grace_s=5.0, n_ctx=1024)
     progress: list[str] = []
     report = run(settings, progress.append)
     text = format_report(report)
@@ -26,30 +26,16 @@ def test_load_and_fault_phases_behave(smol_path: Path) -> None:
     assert {r.code for r in calls} == {"OK"}
     assert any(r.kind == "Fuse round trip" for r in report.load)
 
-    # cancel: the dropped streams freed their sessions, and the model
-    cancel = report.cancel
-    assert cancel.generate_cancelled == 3 and cancel.fuse_cancelled == 3
-    assert cancel.reopened == 3
-    assert "0 after closing it" in cancel.metrics  # the metrics endpoint agrees
-
-    # sigterm: in-flight calls finished, new ones refused, health said NOT_SERVING, exit 0
-    s = report.sigterm
-    assert s.in_flight["OK"] >= 1 and set(s.in_flight) <= {"OK", "UNAVAILABLE"}
-    assert s.last_in_flight_s <= settings.grace_s
+    # SIGTERM under that load: in-flight calls finished, new ones refused, exit 0
+    d = report.drain
+    assert d.in_flight["OK"] >= 1 and set(d.in_flight) <= {"OK", "UNAVAILABLE"}
+    assert d.last_in_flight_s <= settings.grace_s
     # (CLIENT_WRITE_RACE: a refused Fuse open that grpc.aio reports as INTERNAL; see load.WRITE_RACE)
-    assert s.refused_draining >= 1 and s.after["UNAVAILABLE"] >= 1
-    assert set(s.after) <= {"UNAVAILABLE", "CANCELLED", "CLIENT_WRITE_RACE"}  # CANCELLED: arrived as it stopped
-    assert s.not_serving_s is not None and s.exit_code == 0
+    assert d.refused_draining >= 1 and d.after["UNAVAILABLE"] >= 1
+    assert set(d.after) <= {"UNAVAILABLE", "CANCELLED", "CLIENT_WRITE_RACE"}  # CANCELLED: arrived as it stopped
+    assert d.exit_code == 0 and d.exit_s <= settings.grace_s + 5
 
-    # deadlines and the upstream faults: every probe got the status it should
-    assert report.deadline and all(c.ok for c in report.deadline)
-    assert [c.got for c in report.deadline[:3]] == ["DEADLINE_EXCEEDED"] * 3
-    assert isinstance(report.upstream, list) and report.upstream and all(c.ok for c in report.upstream)
-    down = [c for c in report.upstream if c.name.startswith("down") and c.got != "OK"]
-    assert down and all(c.got == "UNAVAILABLE" and "unreachable" in c.details for c in down)
-
-    for heading in ("## load", "## fault: clients gone", "## fault: SIGTERM", "## fault: upstream",
-                    "## fault: deadlines", "every phase behaved as expected"):
+    for heading in ("## load", "## SIGTERM under that load", "every call behaved as expected"):
         assert heading in text
     assert any("load:" in line for line in progress)
 

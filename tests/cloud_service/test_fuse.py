@@ -46,8 +46,8 @@ def step(keep: int = 0, ids: tuple[int, ...] = (), text: str = "", drafts: tuple
 class Session:
     """Drive one Fuse stream a message at a time."""
 
-    def __init__(self, stub) -> None:
-        self.call = stub.Fuse()
+    def __init__(self, stub, timeout: float | None = None) -> None:
+        self.call = stub.Fuse(timeout=timeout)
 
     async def send(self, request: pb.FuseRequest) -> pb.FuseResponse:
         await self.call.write(request)
@@ -113,7 +113,7 @@ async def test_interleaved_sessions_do_not_mix(cloud: CloudServer, stub) -> None
     await b.close()
     assert tokens_a == expected
     if cloud.servicer.backend.name == "llama.cpp":  # one context: the sessions took turns in it
-        assert cloud.servicer.backend.fusion.switches > 0
+        assert cloud.servicer.backend.engine.switches > 0
 
 
 async def test_closing_frees_the_session(cloud: CloudServer, stub) -> None:
@@ -122,6 +122,48 @@ async def test_closing_frees_the_session(cloud: CloudServer, stub) -> None:
     assert len(cloud.servicer.backend.sessions.sessions) == 1
     await session.close()
     assert cloud.servicer.backend.sessions.sessions == {}
+
+
+async def wait_until_closed(cloud: CloudServer) -> None:
+    """The server notices a vanished client on its own; give it a moment."""
+    for _ in range(100):
+        if not cloud.servicer.backend.sessions.sessions:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"sessions still open: {list(cloud.servicer.backend.sessions.sessions)}")
+
+
+async def test_sessions_of_vanished_clients_are_freed(cloud: CloudServer, stub) -> None:
+    # Clients gone mid-session (cancelled, no done_writing) fill every slot; a whole new batch must open.
+    backend = cloud.servicer.backend
+    for _ in range(backend.sessions.max_sessions):
+        session = Session(stub)
+        row = (await session.send(opening(cloud))).positions[0]
+        await session.send(step(ids=(row.ids[0],), drafts=tuple(row.ids[1:3])))
+        session.call.cancel()
+    await wait_until_closed(cloud)
+    if backend.name == "llama.cpp":
+        assert backend.engine.resident is None  # no dropped session's KV cache is kept
+    batch = [Session(stub) for _ in range(backend.sessions.max_sessions)]
+    for session in batch:
+        assert (await session.send(opening(cloud))).positions
+    for session in batch:
+        await session.close()
+
+
+async def test_a_deadline_ends_a_stepping_session(cloud: CloudServer, stub) -> None:
+    # A session that steps on past its deadline ends DEADLINE_EXCEEDED, its slot freed, the model free.
+    session = Session(stub, timeout=0.5)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        response = await session.send(opening(cloud, "Write a long story about a dragon."))
+        for _ in range(500):  # bounded: ~10 s of steps at the slowest
+            row = response.positions[0]
+            response = await session.send(step(ids=(row.ids[0],), drafts=tuple(row.ids[1:4])))
+    assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    await wait_until_closed(cloud)
+    after = Session(stub)
+    assert (await after.send(opening(cloud))).positions
+    await after.close()
 
 
 async def expect_status(call_messages, stub, code: grpc.StatusCode, fragment: str) -> None:

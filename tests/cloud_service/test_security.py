@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 
 from cloud_service.auth import INVALID, MISSING
 from cloud_service.server import CloudServer, start_server
@@ -350,13 +351,15 @@ async def test_calls_beyond_max_concurrent_rpcs_are_refused(guarded: CloudServer
 # -- metrics ------------------------------------------------------------------------------
 
 
+def sample_key(name: str, **labels: str) -> str:
+    """One sample's key: its name and its labels in name order."""
+    return name + ("{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}" if labels else "")
+
+
 def parse_metrics(text: str) -> dict[str, float]:
-    samples = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            key, _, value = line.rpartition(" ")
-            samples[key] = float(value)
-    return samples
+    """Every sample of a Prometheus text exposition, parsed by prometheus_client's own parser."""
+    return {sample_key(s.name, **s.labels): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
 
 
 async def scrape(cloud: CloudServer, path: str = "/metrics") -> httpx.Response:
@@ -400,19 +403,31 @@ async def test_metrics_count_calls_errors_tokens_and_sessions(guarded: CloudServ
     def moved(key: str) -> float:
         return after.get(key, 0) - before.get(key, 0)
 
-    assert moved('tandem_requests_total{method="Generate"}') == 3
-    assert moved('tandem_requests_total{method="Sketch"}') == 1
-    assert moved('tandem_requests_total{method="Fuse"}') == 1
-    assert moved('tandem_errors_total{code="UNAUTHENTICATED",method="Generate"}') == 1
-    assert moved('tandem_errors_total{code="INVALID_ARGUMENT",method="Generate"}') == 1
-    assert moved('tandem_request_seconds_count{method="Generate"}') == 3
-    assert moved('tandem_request_seconds_bucket{method="Generate",le="+Inf"}') == 3
+    assert moved(sample_key("tandem_requests_total", method="Generate")) == 3
+    assert moved(sample_key("tandem_requests_total", method="Sketch")) == 1
+    assert moved(sample_key("tandem_requests_total", method="Fuse")) == 1
+    assert moved(sample_key("tandem_errors_total", code="UNAUTHENTICATED", method="Generate")) == 1
+    assert moved(sample_key("tandem_errors_total", code="INVALID_ARGUMENT", method="Generate")) == 1
+    assert moved(sample_key("tandem_request_seconds_count", method="Generate")) == 3
+    assert moved(sample_key("tandem_request_seconds_bucket", method="Generate", le="+Inf")) == 3
     assert moved("tandem_completion_tokens_total") == 3 + sketch.completion_tokens
     assert not [k for k in after if k.startswith("tandem_errors_total") and moved(k)
                 and ('"Sketch"' in k or '"Fuse"' in k)]
 
     missing = await scrape(guarded, "/other")
     assert missing.status_code == 404
+
+
+async def test_metrics_see_a_vanished_fuse_client_go(guarded: CloudServer, stub) -> None:
+    # A client that drops its session mid-stream (no done_writing): the gauge and the table both let go.
+    session = stub.Fuse(metadata=AUTH, timeout=30)
+    await session.write(fuse_open(guarded))
+    await session.read()
+    await wait_for_sample(guarded, "tandem_active_sessions", 1)
+    session.cancel()
+    await wait_for_sample(guarded, "tandem_active_sessions", 0)
+    await wait_for_sample(guarded, "tandem_active_rpcs", 0)
+    assert guarded.servicer.backend.sessions.sessions == {}
 
 
 # -- logs ---------------------------------------------------------------------------------

@@ -149,17 +149,26 @@ async def test_client_cancel_stops_generation(cloud: CloudServer, stub) -> None:
     assert chunks[-1].completion_tokens >= 1
 
 
-async def test_deadline_is_honoured(cloud: CloudServer, stub) -> None:
+@pytest.mark.parametrize("method", ["Generate", "Sketch"])
+async def test_deadline_is_honoured(cloud: CloudServer, stub, method: str) -> None:
     stats = cloud.servicer.backend.stats
     cancelled_before = stats.streams_cancelled
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await collect(stub, pb.GenerateRequest(prompt="Write a long essay about rivers.", max_tokens=LIMIT), timeout=0.3)
+        if method == "Generate":
+            await collect(stub, pb.GenerateRequest(prompt="Write a long essay about rivers.", max_tokens=LIMIT),
+                          timeout=0.3)
+        else:
+            await stub.Sketch(pb.SketchRequest(instruction="Write a long essay about rivers.", max_tokens=LIMIT),
+                              timeout=0.3)
     assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     for _ in range(100):
         if stats.streams_cancelled > cancelled_before:
             break
         await asyncio.sleep(0.05)
     assert stats.streams_cancelled == cancelled_before + 1
+    # and the model is free for the next caller at once
+    chunks = await collect(stub, pb.GenerateRequest(prompt="Say hi.", max_tokens=4), timeout=30)
+    assert chunks[-1].completion_tokens >= 1
 
 
 async def test_health_and_unavailable_while_loading(smol_path: Path) -> None:

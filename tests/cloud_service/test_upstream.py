@@ -69,11 +69,13 @@ async def test_info_works_while_the_upstream_is_down(smol_path: Path) -> None:
     assert info.backend == "openai" and info.model_id == "(upstream unreachable)" and info.n_vocab == 49152
 
 
-@pytest.mark.parametrize("method", ["Generate", "Fuse"])
+@pytest.mark.parametrize("method", ["Generate", "Sketch", "Fuse"])
 async def test_slow_upstream_is_deadline_exceeded(smol_path: Path, upstream_url: str, fingerprint: str,
                                                   method: str) -> None:
     # No upstream evaluates a prompt in a millisecond: every read times out.
-    request = pb.GenerateRequest(prompt="Write a story.", max_tokens=20) if method == "Generate" else fuse_open(fingerprint)
+    request = {"Generate": pb.GenerateRequest(prompt="Write a story.", max_tokens=20),
+               "Sketch": pb.SketchRequest(instruction="Plan a picnic.", max_tokens=20),
+               "Fuse": fuse_open(fingerprint)}[method]
     error = await call(upstream_config(smol_path, upstream_url, upstream_timeout_s=0.001), method, request)
     assert isinstance(error, grpc.aio.AioRpcError), error
     assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED and "did not answer in time" in error.details()

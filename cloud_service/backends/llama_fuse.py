@@ -1,4 +1,4 @@
-"""Fuse sessions on the cloud: many sessions, one model, no mixed state.
+"""Fuse sessions on the embedded llama.cpp model: many sessions, one context, no mixed state.
 
 Only one session's tokens are resident in the llama.cpp context at a time; when
 another session (or a Generate call) needs the model, the resident session's KV
@@ -11,15 +11,13 @@ decoding stay token-for-token identical, and a round trip's drafts cost one call
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
+from cloud_service.sessions import Distribution, FuseSession, check_fits, plan_step
 from runtime import kv
-from runtime.limits import DEFAULT_TOP_K, MAX_DRAFT
 
 # Tokens per decode call when scoring: the default draft (7) plus the token before it.
 # Every call costs the same whatever it holds, so step-by-step fusion (one token per
@@ -27,72 +25,7 @@ from runtime.limits import DEFAULT_TOP_K, MAX_DRAFT
 SCORE_BATCH = 8
 
 
-class FuseRequestError(ValueError):
-    """A step the session cannot take (maps to INVALID_ARGUMENT)."""
-
-
-@dataclass
-class FuseSession:
-    id: int
-    top_k: int
-    tokens: list[int] = field(default_factory=list)  # committed: prompt + appended
-    drafts: list[int] = field(default_factory=list)  # scored after `tokens`, not committed
-    rows: list[Distribution] = field(default_factory=list)  # the last answer: after tokens, after each draft
-    saved: kv.SavedSequence | None = None
-    last_used: float = field(default_factory=time.monotonic)
-
-
-@dataclass
-class Distribution:
-    ids: list[int]
-    logprobs: list[float]
-
-
-class SessionTable:
-    """The open Fuse sessions of one backend, at most `max_sessions` at a time."""
-
-    def __init__(self, max_sessions: int) -> None:
-        self.max_sessions = max_sessions
-        self.sessions: dict[int, FuseSession] = {}
-        self._ids = itertools.count(1)
-
-    def new_session(self, top_k: int) -> FuseSession:
-        if len(self.sessions) >= self.max_sessions:
-            raise OverflowError(f"all {self.max_sessions} fuse sessions are in use; retry later")
-        session = FuseSession(next(self._ids), top_k or DEFAULT_TOP_K)
-        self.sessions[session.id] = session
-        return session
-
-    def close(self, session: FuseSession) -> None:
-        self.sessions.pop(session.id, None)
-
-
-def plan_step(
-    session: FuseSession, keep: int, appends: Sequence[list[int]], drafts: Sequence[int], n_vocab: int, n_ctx: int,
-    reserve: int = 0,
-) -> list[int]:
-    """Check a step against the session; the committed tokens after it (prompt + answer so far)."""
-    if keep > len(session.drafts):
-        raise FuseRequestError(f"keep={keep} but only {len(session.drafts)} draft token(s) were scored")
-    if len(drafts) > MAX_DRAFT:
-        raise FuseRequestError(f"at most {MAX_DRAFT} draft tokens per step, got {len(drafts)}")
-    new_tokens = [t for run in appends for t in run]
-    bad = [t for t in [*new_tokens, *drafts] if t >= n_vocab]
-    if bad:
-        raise FuseRequestError(f"token id {bad[0]} is outside the vocabulary (n_vocab={n_vocab})")
-    committed = session.tokens + session.drafts[:keep] + new_tokens
-    check_fits(len(committed) + len(drafts), n_ctx, reserve)
-    return committed
-
-
-def check_fits(n: int, n_ctx: int, reserve: int = 0) -> None:
-    """A session of `n` tokens fits a context of `n_ctx`, `reserve` of them kept free (scoring's padding)."""
-    if n + max(reserve, 1) > n_ctx:
-        kept = f" ({reserve} kept free for scoring)" if reserve else ""
-        raise FuseRequestError(f"the session would hold {n} tokens but the context holds {n_ctx}{kept}")
-
-
-class FusionEngine:
+class FuseEngine:
     """Runs fuse steps on the embedded model (call only from the model thread)."""
 
     def __init__(self, llm) -> None:
