@@ -64,17 +64,17 @@ def register(commands: argparse._SubParsersAction) -> None:
         "other words", add_help=False)
     privacy.add_argument("args", nargs="*", help="options of bench/privacy/pupa.py (`tandem bench privacy --help`)")
     command(privacy, bench_privacy)
-    load = kinds.add_parser("load", help="concurrent Generate/Sketch/Fuse clients, then faults: dropped clients, "
-                            "SIGTERM, upstream down or slow, short deadlines (loopback, bounded in time)")
+    load = kinds.add_parser("load", help="concurrent Generate/Sketch/Fuse clients, then SIGTERM under that load "
+                            "(loopback, bounded in time)")
     load.add_argument("--model", default="smollm2-135m", metavar="NAME|PATH",
                       help="cloud model (default smollm2-135m, the fastest)")
     load.add_argument("--duration", type=_seconds, default=20.0, metavar="S",
-                      help="seconds of the load phase; the SIGTERM phase loads half as long first (default 20)")
+                      help="seconds of load before the SIGTERM drain (default 20)")
     load.add_argument("--clients", type=_count(1), default=16, help="concurrent clients (default 16)")
     load.add_argument("--max-tokens", type=_count(1), default=16, help="tokens per Generate/Sketch (default 16)")
     load.add_argument("--max-sessions", type=_count(1), default=8, help="server.max_sessions of the cloud (default 8)")
     load.add_argument("--grace", type=_seconds, default=5.0, metavar="S",
-                      help="server.grace_s for the SIGTERM phase (default 5)")
+                      help="server.grace_s for the SIGTERM drain (default 5)")
     load.add_argument("--threads", type=_count(0), default=1,
                       help="llama.cpp threads of the cloud (default 1: the clients need a core; 0 = all)")
     command(load, bench_load)
@@ -201,7 +201,7 @@ def bench_privacy(args: argparse.Namespace, config: Config) -> int:
 
 
 def bench_load(args: argparse.Namespace, config: Config) -> int:
-    """Load and fault phases against clouds in child processes; exit 1 if something misbehaved."""
+    """Load, then SIGTERM under load, against a cloud in a child process; exit 1 if something misbehaved."""
     import sys
 
     from bench import load
@@ -213,7 +213,7 @@ def bench_load(args: argparse.Namespace, config: Config) -> int:
                                  n_threads=args.threads)
     print(f"# tandem bench load: cloud {settings.model} in its own process on loopback "
           f"({settings.n_threads or 'all'} llama.cpp thread(s)), {settings.clients} clients, "
-          f"{settings.duration_s:g} s phases, {os.cpu_count()} cores", flush=True)
+          f"{settings.duration_s:g} s of load, {os.cpu_count()} cores", flush=True)
     try:
         report = load.run(settings, lambda line: print(line, file=sys.stderr, flush=True))
     except CloudStartError as exc:
