@@ -33,10 +33,19 @@ STRATEGIES = ("cloud-public", "sketch")
 N_CTX = 8192  # the longest PUPA query is ~2,500 tokens; SmolLM2 holds 8k
 
 
+CONSTANT_FIELDS = ("system",)  # the product's own instructions, the same for every query
+
+
 def message_strings(message: Message) -> list[str]:
-    """Every string field of a message, nested and repeated ones included."""
+    """Every string field of a message (nested and repeated ones included) but the constant ones.
+
+    The system prompt is left out because it is the same for every query: a two-letter unit
+    such as "us" would otherwise be "found" in "the user asks".
+    """
     texts: list[str] = []
     for descriptor, value in message.ListFields():
+        if descriptor.name in CONSTANT_FIELDS:
+            continue
         for item in value if descriptor.is_repeated else [value]:
             if isinstance(item, str):
                 texts.append(item)
