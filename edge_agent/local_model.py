@@ -41,6 +41,22 @@ class EdgeModel:
         prompt = self.template.render(messages)
         return self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens `text` takes as plain text (no special tokens)."""
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def prompt_tokens(self, messages: Sequence[ChatMessage], assistant_prefix: str = "") -> list[int]:
+        """The prompt asking for the assistant's reply (continuing `assistant_prefix`), checked to fit."""
+        tokens = self.chat_tokens(messages)
+        if assistant_prefix:
+            tokens += self.llm.tokenize(assistant_prefix.encode("utf-8"), add_bos=False, special=False)
+        if len(tokens) + 1 > self.n_ctx:
+            raise PromptTooLong(
+                f"the prompt is {len(tokens)} tokens but the edge model holds {self.n_ctx}: "
+                "pass less context or raise edge.n_ctx"
+            )
+        return tokens
+
     def stream_chat(
         self,
         messages: Sequence[ChatMessage],
@@ -56,14 +72,19 @@ class EdgeModel:
         `assistant_prefix` is text the reply already starts with (e.g. written by the
         cloud before it was lost); the model continues it.
         """
-        tokens = self.chat_tokens(messages)
-        if assistant_prefix:
-            tokens += self.llm.tokenize(assistant_prefix.encode("utf-8"), add_bos=False, special=False)
-        if len(tokens) + 1 > self.n_ctx:
-            raise PromptTooLong(
-                f"the prompt is {len(tokens)} tokens but the edge model holds {self.n_ctx}: "
-                "pass less context or raise edge.n_ctx"
-            )
+        tokens = self.prompt_tokens(messages, assistant_prefix)
+        yield from self.stream_tokens(tokens, max_tokens, temperature, seed, should_stop, result)
+
+    def stream_tokens(
+        self,
+        tokens: list[int],
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int = 0,
+        should_stop: Callable[[], bool] = lambda: False,
+        result: DecodeResult | None = None,
+    ) -> Iterator[str]:
+        """Stream the text generated after the prompt `tokens` (a prefix already in the context is reused)."""
         for piece in decode_stream(
             self.llm, tokens, max_tokens, temperature, seed, self.template.stop, should_stop, result
         ):

@@ -142,9 +142,9 @@ def save(llm) -> SavedSequence:
 
     ctx = llm._ctx.ctx
     size = llama_cpp.llama_state_seq_get_size(ctx, 0)
-    buffer = (ctypes.c_uint8 * size)()
-    written = llama_cpp.llama_state_seq_get_data(ctx, buffer, size, 0)
-    return SavedSequence(bytes(buffer[:written]), committed(llm))
+    buffer = bytearray(size)  # written in place: slicing a ctypes array would build a list of ints
+    written = llama_cpp.llama_state_seq_get_data(ctx, (ctypes.c_uint8 * size).from_buffer(buffer), size, 0)
+    return SavedSequence(bytes(memoryview(buffer)[:written]), committed(llm))
 
 
 def restore(llm, saved: SavedSequence) -> None:

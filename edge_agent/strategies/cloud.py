@@ -28,7 +28,7 @@ def run_cloud_public(ctx: StrategyContext, request: AskRequest, report: AnswerRe
             raise
         report.fallback = f"{exc}; the edge model {'finished' if written else 'wrote'} the answer alone"
     report.answered_by = "edge+cloud" if written else "edge"
-    messages = prompts.edge_messages(request.instruction, request.context)
+    messages = prompts.request_messages(request)
     yield from ctx.edge.stream(messages, request, report, assistant_prefix=written)
 
 

@@ -36,7 +36,7 @@ def run_fuse(ctx: StrategyContext, request: AskRequest, report: AnswerReport) ->
             raise
         report.fallback = f"{exc}; the edge model wrote the answer alone"
         report.answered_by = "edge"
-    messages = prompts.edge_messages(request.instruction, request.context)
+    messages = prompts.request_messages(request)
     decoder = FusedDecoder(
         edge.llm, edge.chat_tokens(messages), channel if first_row is not None else None, rule,
         SpanWatcher(ctx.cloud.guard),

@@ -23,8 +23,4 @@ def run_sketch(ctx: StrategyContext, request: AskRequest, report: AnswerReport) 
             raise
         report.fallback = f"{exc}; the edge model wrote the answer without an outline"
         report.answered_by = "edge"
-    if report.sketch:
-        messages = prompts.sketch_messages(request.instruction, request.context, report.sketch)
-    else:
-        messages = prompts.edge_messages(request.instruction, request.context)
-    yield from ctx.edge.stream(messages, request, report)
+    yield from ctx.edge.stream(prompts.request_messages(request, report.sketch), request, report)
