@@ -17,13 +17,23 @@ from edge_agent.config import Config
 from edge_agent.local_model import EdgeModel
 from edge_agent.prompt_cache import PromptCache
 from runtime import kv
-from runtime.decode import DecodeResult
+from runtime.decode import FINISH_STOP, DecodeResult
 from runtime.llm import ChatMessage, load_vocab
 from runtime.models import resolve_model
 
 if TYPE_CHECKING:
     from edge_agent.strategies.base import AskRequest
     from edge_agent.strategies.report import AnswerReport
+
+
+def _prime_next_turn(model: EdgeModel) -> None:
+    """Read the template's tokens that follow a finished answer (end of turn, start of the user's next)
+    now, while the user reads: a follow-up then evaluates only its own words. If the next turn starts
+    otherwise (e.g. with new notes), the saved state is used up to where they differ."""
+    tokens = model.next_turn_tokens
+    if not tokens or model.llm.n_tokens + len(tokens) >= model.n_ctx:
+        return
+    kv.extend(model.llm, tokens)
 
 
 class EdgeRuntime:
@@ -85,6 +95,8 @@ class EdgeRuntime:
                 )
             finally:
                 report.edge_tokens += result.completion_tokens
+                if result.finish == FINISH_STOP and not report.cancel.is_set():
+                    _prime_next_turn(model)
                 self.cache.keep(model.llm)
 
     def proxy_base_row(self, messages: Sequence[ChatMessage]) -> Callable[[Sequence[int]], np.ndarray]:

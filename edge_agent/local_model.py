@@ -22,6 +22,7 @@ class EdgeModel:
         self.llm = load_llama(path, n_ctx=n_ctx, n_threads=n_threads)
         self.template = ChatTemplate(self.llm)
         self._fingerprint: str | None = None
+        self._next_turn: list[int] | None = None
 
     @property
     def vocab_fingerprint(self) -> str:
@@ -40,6 +41,19 @@ class EdgeModel:
     def chat_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
         prompt = self.template.render(messages)
         return self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+    @property
+    def next_turn_tokens(self) -> list[int]:
+        """What the chat template puts between an answer and the next user message (Qwen and SmolLM2:
+        `<|im_end|>\n<|im_start|>user\n`), as token ids; empty if the template does not say."""
+        if self._next_turn is None:
+            answer, follow_up = "ANSWERMARK7", "NEXTMARK7"  # plain text no template rewrites
+            text = self.template.render([ChatMessage("system", "S"), ChatMessage("user", "U"),
+                                         ChatMessage("assistant", answer), ChatMessage("user", follow_up)])
+            start, end = text.find(answer), text.find(follow_up)
+            between = text[start + len(answer):end] if 0 <= start < end else ""
+            self._next_turn = self.llm.tokenize(between.encode("utf-8"), add_bos=False, special=True) if between else []
+        return self._next_turn
 
     def count_tokens(self, text: str) -> int:
         """Tokens `text` takes as plain text (no special tokens)."""

@@ -15,6 +15,8 @@ instruction) and runs the strategy through the edge agent.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -24,10 +26,12 @@ from edge_agent.config import Config
 from edge_agent.context import ContextError
 from edge_agent.store import AnswerRecorder, Store, StoreError
 from edge_agent.store.conversations import HEAD
-from edge_agent.store.history import ConversationContext, conversation_context, fit
+from edge_agent.store.history import ConversationContext, conversation_context, exchange_query, fit
 from edge_agent.strategies.base import AskRequest
 from edge_agent.strategies.report import AnswerReport
 from runtime import limits
+
+log = logging.getLogger(__name__)
 
 # Tokens of the context window kept for the system prompt, the notes and the new instruction
 # when the history budget is cut to fit a short window (a prompt that still does not fit is
@@ -66,7 +70,17 @@ class Turn:
         return self.recorder.user_message.id
 
     def __iter__(self) -> Iterator[str]:
-        return self.recorder.record(self.answer, self.context_source)
+        yield from self.recorder.record(self.answer, self.context_source)
+        self._prepare_next_turn()
+
+    def _prepare_next_turn(self) -> None:
+        """Embed this turn as a retrieval query in the background: the next turn retrieves with it."""
+        text = self.answer.report.text
+        if not text.strip():
+            return
+        query = exchange_query(self.recorder.user_message.text, text)
+        threading.Thread(target=_prepare_query, args=(self.recorder.store, query), daemon=True,
+                         name="prepare-retrieval").start()
 
     def cancel(self, reason: str = "cancelled") -> None:
         """Stop at the next token; the text so far stays in the store, labelled with `reason`."""
@@ -76,6 +90,13 @@ class Turn:
     def stored_meta(self) -> dict[str, Any]:
         """What the store keeps with the answer (the report, and why it stopped early if it did)."""
         return dict(self.recorder.store.get_message(self.message_id).meta)
+
+
+def _prepare_query(store: Store, query: str) -> None:
+    try:
+        store.prepare_query(query)
+    except Exception as exc:  # only a head start is lost: the next turn embeds it itself
+        log.debug("could not embed the turn ahead of time: %s", exc)
 
 
 class AnswerService:

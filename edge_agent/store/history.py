@@ -5,7 +5,7 @@ previous one (see `strategies.prompts`):
 
 - The conversation's notes (the system message) are the profile and the chunks the first turn
   retrieved; they stay the same for every later turn.
-- Each later turn retrieves with its instruction and with the recent exchange; chunks that no
+- Each later turn retrieves with its instruction and with each of the two latest turns; chunks that no
   turn in the prompt shows yet are given with that turn, and recorded with its answer
   (`NOTES_KEY` in the message's meta, as chunk ids) so the history shows them again there.
 - Earlier turns are kept newest first within a token budget. When they overflow it, the oldest
@@ -101,7 +101,8 @@ def conversation_context(
         return ConversationContext(store.context_of(chunks), history, dropped, meta={NOTES_KEY: [c.id for c in chunks]})
     system = store.chunks(pinned)
     shown = {c.id for c in system} | {i for _, ids in turns[dropped:] for i in ids}
-    found = store.retrieve([instruction, _exchange_query(instruction, history)], k) if k > 0 else []
+    found = store.retrieve([instruction] + [exchange_query(t.instruction, t.answer) for t in history[-2:]], k) \
+        if k > 0 else []
     new: list[Chunk] = [c for c in found if c.id not in shown]
     source = f"store: the conversation's notes ({len(system)} chunk(s)), {len(new)} new for this turn"
     return ConversationContext(
@@ -118,7 +119,7 @@ def _first_notes(exchanges: Sequence[Exchange]) -> list[int] | None:
     return None
 
 
-def _exchange_query(instruction: str, history: Sequence[HistoryTurn]) -> str:
-    """The instruction with the latest turns before it, newest first, cut to what the embedder reads."""
-    parts = [instruction] + [f"{t.instruction}\n{t.answer}" for t in reversed(history[-2:])]
-    return "\n".join(parts)[:EXCHANGE_QUERY_CHARS]
+def exchange_query(instruction: str, answer: str) -> str:
+    """One turn as a retrieval query, cut to what the embedder reads (the service embeds it as the
+    turn ends, so the next turn's retrieval only embeds its own instruction)."""
+    return f"{instruction}\n{answer}"[:EXCHANGE_QUERY_CHARS]

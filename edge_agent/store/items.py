@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ from edge_agent.store.documents import MAX_DOCUMENT_BYTES, read_document
 from edge_agent.store.types import KINDS, Chunk, ContextItem, StoreError
 from edge_agent.store.util import now, short_title
 
+QUERY_MEMO = 64  # query embeddings remembered (the recent turns of the open conversations)
 _ITEM_COLUMNS = "id, kind, title, text, source, created, (SELECT COUNT(*) FROM chunks WHERE item_id = items.id) AS chunks"
 
 
@@ -37,6 +40,8 @@ class ItemsMixin:
     _db: Database
     _embedder: Embedder
     _index: _Index | None = None
+    _query_memo: OrderedDict[str, np.ndarray]  # query -> embedding, least recently used first
+    _query_lock: threading.Lock
 
     def add_profile(self, text: str, title: str = "profile") -> ContextItem:
         """Something about the user that every answer may need (always in the context)."""
@@ -117,7 +122,10 @@ class ItemsMixin:
         return PrivateContext(text=text, source=source, guard_texts=tuple(self.private_texts()))
 
     def retrieve(self, queries: list[str], k: int = 4) -> list[Chunk]:
-        """The k note/document chunks most similar to any of `queries` (each chunk scored by its best query)."""
+        """The k note/document chunks most similar to any of `queries` (each chunk scored by its best query).
+
+        Query embeddings are remembered (see `prepare_query`), so a query seen before costs nothing.
+        """
         queries = [q for q in queries if q.strip()]
         if k <= 0 or not queries:
             return []
@@ -127,6 +135,24 @@ class ItemsMixin:
                 if chunk.id not in best or chunk.score > best[chunk.id].score:
                     best[chunk.id] = chunk
         return sorted(best.values(), key=lambda c: -c.score)[:k]
+
+    def prepare_query(self, query: str) -> None:
+        """Embed `query` now (e.g. a turn that just ended), so that retrieving with it later is instant."""
+        if query.strip() and self._current_index().chunk_ids:
+            self._query_vector(query)
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        memo = self._query_memo
+        with self._query_lock:
+            if query in memo:
+                memo.move_to_end(query)
+                return memo[query]
+        vector = self._embedder.embed_one(query)
+        with self._query_lock:
+            memo[query] = vector
+            while len(memo) > QUERY_MEMO:
+                memo.popitem(last=False)
+        return vector
 
     def chunks(self, chunk_ids: list[int]) -> list[Chunk]:
         """The chunks with these ids, in that order; ids of removed items are skipped."""
@@ -142,7 +168,7 @@ class ItemsMixin:
         rows = np.array([i for i, kind in enumerate(index.kinds) if kind in kinds], dtype=np.int64)
         if k <= 0 or len(rows) == 0:
             return []  # nothing to search: the embedder is not even loaded
-        hits = top_k(self._embedder.embed_one(query), index.vectors[rows], k)
+        hits = top_k(self._query_vector(query), index.vectors[rows], k)
         return [
             Chunk(index.item_ids[r], index.titles[r], index.texts[r], score, index.chunk_ids[r])
             for r, score in ((int(rows[i]), score) for i, score in hits)

@@ -37,6 +37,12 @@ class AskRequest:
     turn_notes: str = ""
 
     @property
+    def cloud_history(self) -> tuple[tuple[str, str], ...]:
+        """The earlier turns a strategy that calls the cloud may send, as (instruction, answer) pairs;
+        the cloud client redacts each string (the turns' notes are never sent)."""
+        return tuple((turn.instruction, turn.answer) for turn in self.history)
+
+    @property
     def private_lines(self) -> list[str]:
         """Everything the request's privacy guard must know: the context, the history and the turn's notes."""
         texts = [text for turn in self.history for text in (turn.instruction, turn.answer, turn.notes)]

@@ -15,7 +15,8 @@ def run_sketch(ctx: StrategyContext, request: AskRequest, report: AnswerReport) 
     """CoGenesis sketch: the cloud outlines the redacted instruction; the edge writes with the notes."""
     try:
         report.sketch = ctx.cloud.sketch(
-            request.instruction, max_tokens=ctx.config.cloud.sketch_max_tokens, seed=request.seed
+            request.instruction, max_tokens=ctx.config.cloud.sketch_max_tokens, seed=request.seed,
+            history=request.cloud_history,
         )
         report.answered_by = "edge+cloud"
     except CloudError as exc:
