@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from runtime import kv
 
-MIN_GAIN = 16  # tokens: restoring costs a copy of the whole state, not worth it for less
+MIN_GAIN = 4  # tokens: restoring copies the whole state (milliseconds), reading a token costs more
 
 
 @dataclass
