@@ -268,6 +268,6 @@ def format_figures(f: DaemonFigures) -> str:
              f"prompt {statistics.median(f.follow_up_prompt_tokens):.0f} tokens, {reused:.0%} from saved states, "
              f"{new:.0f} evaluated"),
             ("saved KV states", f"{f.cached_states} ({f.cached_mb:.0f} MB)"),
-            (f"resident memory, {f.cached_states} chats cached", f"{f.rss_cached_mb:.0f} MB"),
+            (f"resident memory, {f.cached_states} states kept", f"{f.rss_cached_mb:.0f} MB"),
         ]
-    return "\n".join(f"{name + ':':<32}{value}" for name, value in rows)
+    return "\n".join(f"{name + ':':<40}{value}" for name, value in rows)

@@ -60,7 +60,13 @@ class PromptCache:
             saved = self._entries[best_key]
             self._entries.move_to_end(best_key)
             self.stats.restores += 1
-        kv.restore(llm, saved)
+        try:
+            kv.restore(llm, saved)
+        except RuntimeError:  # llama.cpp refused it: forget it, and the context (now empty) too
+            with self._lock:
+                self._entries.pop(best_key, None)
+            llm.n_tokens = 0
+            return 0
         kv.truncate(llm, best)  # never more than the shared prefix: what follows is re-evaluated
         return best
 

@@ -24,7 +24,7 @@ from typing import Any
 from edge_agent.agent import Answer, EdgeAgent
 from edge_agent.config import Config
 from edge_agent.context import ContextError
-from edge_agent.store import AnswerRecorder, Store, StoreError
+from edge_agent.store import AnswerRecorder, Store
 from edge_agent.store.conversations import HEAD
 from edge_agent.store.history import ConversationContext, conversation_context, exchange_query, fit
 from edge_agent.strategies.base import AskRequest
@@ -125,7 +125,7 @@ class AnswerService:
             self.store.get_conversation(conversation_id)  # StoreError naming the id if there is none
         if edit_of is not None:
             if conversation_id is None:
-                raise StoreError("an edit names the conversation it belongs to")
+                raise ContextError("an edit names the conversation it belongs to")
             self.store.turns(conversation_id, before=edit_of)  # StoreError unless it is one of its instructions
 
     def start(self, request: AskRequest, conversation_id: int | None = None, edit_of: int | None = None) -> Turn:
