@@ -14,12 +14,18 @@ class PromptTooLong(UserError, ValueError):
     """The prompt (instruction + context) does not fit the edge model's context window."""
 
 
+# Tokens per decode call. Measured on Qwen2.5-0.5B reading a 1000-token prompt on one thread:
+# 128 reads as fast as 512 (28 vs 27 tok/s) with 38 MB less resident memory (compute buffers),
+# which the daemon spends on saved KV states instead. Fused decoding's calls are at most 64.
+EDGE_BATCH = 128
+
+
 class EdgeModel:
     """A chat model loaded once and used for many answers (not thread-safe: one answer at a time)."""
 
     def __init__(self, path: Path, n_ctx: int = 4096, n_threads: int = 0) -> None:
         self.path = path
-        self.llm = load_llama(path, n_ctx=n_ctx, n_threads=n_threads)
+        self.llm = load_llama(path, n_ctx=n_ctx, n_threads=n_threads, n_batch=EDGE_BATCH)
         self.template = ChatTemplate(self.llm)
         self._fingerprint: str | None = None
         self._next_turn: list[int] | None = None

@@ -50,6 +50,7 @@ def _store(config: Config) -> Store:
 
 
 def list_command(args: argparse.Namespace, config: Config, out: TextIO = sys.stdout) -> int:
+    """`tandem history list`: id, last update, turns on the active branch, title (and branches)."""
     with _store(config) as store:
         conversations = store.list_conversations()
         if not conversations:
@@ -67,6 +68,7 @@ def list_command(args: argparse.Namespace, config: Config, out: TextIO = sys.std
 
 
 def show_command(args: argparse.Namespace, config: Config, out: TextIO = sys.stdout) -> int:
+    """`tandem history show ID`: the active branch, each answer with how it was made."""
     with _store(config) as store:
         conversation = store.get_conversation(args.id)
         print(f"# {conversation.title or UNTITLED} (conversation {conversation.id}, "
@@ -82,6 +84,7 @@ def show_command(args: argparse.Namespace, config: Config, out: TextIO = sys.std
 
 
 def export_command(args: argparse.Namespace, config: Config, out: TextIO = sys.stdout) -> int:
+    """`tandem history export ID [--format md|json]` to stdout."""
     with _store(config) as store:
         conversation = store.get_conversation(args.id)
         if args.format == "json":
@@ -93,6 +96,7 @@ def export_command(args: argparse.Namespace, config: Config, out: TextIO = sys.s
 
 
 def delete_command(args: argparse.Namespace, config: Config, out: TextIO = sys.stdout) -> int:
+    """`tandem history delete ID`: the conversation and every message of every branch."""
     with _store(config) as store:
         conversation = store.get_conversation(args.id)
         store.delete_conversation(conversation.id)
