@@ -237,6 +237,7 @@ class TandemChat(App):
         self.select_answer(event.answer)
 
     def action_select_step(self, delta: int) -> None:
+        """Select the answer `delta` steps from the selected one (Ctrl+Up/Down)."""
         answers = self.log_view.answers
         if not answers:
             return
@@ -265,6 +266,7 @@ class TandemChat(App):
         self.refresh_bindings()
 
     def end_edit(self) -> None:
+        """Leave editing: the prompt asks a new turn again."""
         self.editing = None
         prompt = self.query_one("#prompt", Input)
         prompt.placeholder = PROMPT_PLACEHOLDER
