@@ -33,6 +33,8 @@ class EdgeConfig:
     temperature: float = 0.0
     seed: int = 0
     strategy: str = "edge"
+    history_tokens: int = 1536  # earlier turns of a conversation given to the model, at most (0 = none)
+    kv_cache_mb: int = 256  # saved KV states of recent answers, so follow-ups start at once (0 = off)
 
 
 @dataclass
@@ -181,6 +183,8 @@ def validate(config: Config) -> None:
     need(limits.temperature_ok(config.edge.temperature), "edge.temperature",
          f"must be between {limits.MIN_TEMPERATURE:g} and {limits.MAX_TEMPERATURE:g}")
     need(config.edge.n_threads >= 0, "edge.n_threads", "must be 0 (all cores) or more")
+    need(config.edge.history_tokens >= 0, "edge.history_tokens", "must be 0 (no history) or more")
+    need(config.edge.kv_cache_mb >= 0, "edge.kv_cache_mb", "must be 0 (off) or more")
     need(":" in config.cloud.address, "cloud.address", "must look like HOST:PORT")
     need(config.cloud.timeout_s > 0, "cloud.timeout_s", "must be positive")
     need(config.cloud.sketch_max_tokens >= 16, "cloud.sketch_max_tokens", "must be at least 16")

@@ -24,7 +24,8 @@ def run_fuse(ctx: StrategyContext, request: AskRequest, report: AnswerReport) ->
     channel = ctx.cloud.fuse(edge.detokenize, request.max_tokens)
     first_row = None
     try:
-        first_row = channel.open(request.instruction, prompts.CLOUD_PUBLIC_SYSTEM, edge.vocab_fingerprint, settings.top_k)
+        first_row = channel.open(request.instruction, prompts.CLOUD_PUBLIC_SYSTEM, edge.vocab_fingerprint,
+                                 settings.top_k, history=request.cloud_history)
         report.answered_by = "edge+cloud"
     except CloudError as exc:
         channel.close()
@@ -36,7 +37,7 @@ def run_fuse(ctx: StrategyContext, request: AskRequest, report: AnswerReport) ->
             raise
         report.fallback = f"{exc}; the edge model wrote the answer alone"
         report.answered_by = "edge"
-    messages = prompts.edge_messages(request.instruction, request.context)
+    messages = prompts.request_messages(request)
     decoder = FusedDecoder(
         edge.llm, edge.chat_tokens(messages), channel if first_row is not None else None, rule,
         SpanWatcher(ctx.cloud.guard),
