@@ -13,12 +13,20 @@ class FuseStats:
     round_trips: int = 0
     drafted: int = 0
     accepted: int = 0
-    fused_positions: int = 0  # tokens chosen with the cloud's distribution
-    edge_alone: int = 0  # tokens decoded without the cloud (private spans, fallback)
+    fused_positions: int = 0  # (unused since the selective mode; kept so old reports still decode)
+    asked: int = 0  # positions where the cloud's distribution decided (fused)
+    confident: int = 0  # selective: tokens the edge committed without asking (sure of them)
+    edge_alone: int = 0  # tokens decoded without the cloud (private spans, copies, fallback)
     cloud_lost: str = ""
     seconds: float = 0.0
     token_ids: list[int] = field(default_factory=list)
 
     @property
     def acceptance(self) -> float:
+        """Share of drafted tokens the fused rule accepted."""
         return self.accepted / self.drafted if self.drafted else 0.0
+
+    @property
+    def asked_share(self) -> float:
+        """Share of the answer's tokens the cloud was asked about."""
+        return self.asked / self.tokens if self.tokens else 0.0

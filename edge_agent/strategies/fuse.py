@@ -1,4 +1,4 @@
-"""fuse: logit fusion over a cloud session, speculative; private spans decoded on the edge alone."""
+"""fuse: logit fusion over a cloud session; the edge asks the cloud where it is unsure, private spans stay on the edge."""
 
 from __future__ import annotations
 
@@ -8,16 +8,19 @@ import grpc
 
 from edge_agent.cloud_client import CloudError
 from edge_agent.fusion import FusedDecoder, FuseSettings, make_rule
+from edge_agent.fusion.base import BaseModelRows, BaseRows, WithoutNotes
 from edge_agent.fusion.spans import SpanWatcher
+from edge_agent.privacy import CopyDetector
 from edge_agent.strategies import prompts
 from edge_agent.strategies.base import AskRequest
 from edge_agent.strategies.context import StrategyContext
 from edge_agent.strategies.report import AnswerReport
 from edge_agent.strategies.sketch import run_sketch
+from runtime.llm import ChatMessage
 
 
 def run_fuse(ctx: StrategyContext, request: AskRequest, report: AnswerReport) -> Iterator[str]:
-    """Logit fusion over a cloud session, speculative; private spans decoded on the edge alone."""
+    """Logit fusion over a cloud session; the edge asks the cloud where it is unsure, private spans stay on the edge."""
     settings = ctx.config.fuse
     edge = ctx.edge.model
     rule = make_rule(settings.rule, settings.cloud_weight, settings.gate_path(), settings.alpha)
@@ -37,19 +40,31 @@ def run_fuse(ctx: StrategyContext, request: AskRequest, report: AnswerReport) ->
         report.fallback = f"{exc}; the edge model wrote the answer alone"
         report.answered_by = "edge"
     messages = prompts.edge_messages(request.instruction, request.context)
-    decoder = FusedDecoder(
-        edge.llm, edge.chat_tokens(messages), channel if first_row is not None else None, rule,
-        SpanWatcher(ctx.cloud.guard),
-        FuseSettings(max_tokens=request.max_tokens, draft=settings.draft, top_k=settings.top_k,
-                     temperature=request.temperature, seed=request.seed),
-        base_row=ctx.edge.proxy_base_row(messages) if settings.rule == "proxy" else None,
-        should_stop=report.cancel.is_set,
-    )
-    report.fuse = decoder.stats
+    guard = ctx.cloud.guard
+    watcher = SpanWatcher(guard, CopyDetector(request.context.guard_lines, request.instruction))
     with ctx.edge.lock:
+        base: BaseRows | None = None
+        if settings.rule == "delta" and first_row is not None:
+            # the edge reading what the cloud reads: its system prompt and the redacted instruction
+            base = WithoutNotes(edge.llm, edge.chat_tokens(cloud_view(guard.redact(request.instruction).text)))
+        elif settings.rule == "proxy":
+            base = BaseModelRows(ctx.edge.proxy_base_row(messages))
+        decoder = FusedDecoder(
+            edge.llm, edge.chat_tokens(messages), channel if first_row is not None else None, rule, watcher,
+            FuseSettings(max_tokens=request.max_tokens, draft=settings.draft, top_k=settings.top_k,
+                         temperature=request.temperature, seed=request.seed, mode=settings.mode,
+                         confidence=settings.confidence),
+            base=base if first_row is not None else None, should_stop=report.cancel.is_set,
+        )
+        report.fuse = decoder.stats
         try:
             yield from decoder.run(first_row)
         finally:
             report.edge_tokens += decoder.stats.tokens
     if decoder.stats.cloud_lost:
-        report.fallback = f"the cloud was lost mid-answer ({decoder.stats.cloud_lost}); the edge finished alone"
+        report.fallback = f"the cloud refused or was lost mid-answer ({decoder.stats.cloud_lost}); the edge finished alone"
+
+
+def cloud_view(redacted_instruction: str) -> list[ChatMessage]:
+    """What the cloud reads of a fused answer's request: its system prompt and the redacted instruction."""
+    return [ChatMessage("system", prompts.CLOUD_PUBLIC_SYSTEM), ChatMessage("user", redacted_instruction)]
