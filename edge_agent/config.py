@@ -116,6 +116,7 @@ class FuseConfig:
     confidence: float = 0.5  # selective: the edge commits a token it gives at least this probability alone
     cloud_weight: float = 0.5  # the fixed rule's weight of the cloud
     draft: int = 6  # tokens the edge drafts per round trip (0 = one round trip per token)
+    ahead: int = 16  # selective: committed tokens go up without waiting once this many are queued (0 = off)
     top_k: int = limits.DEFAULT_TOP_K  # distribution entries the cloud returns per position
     gate_file: str = ""  # empty = <data dir>/fusion_gate.json (`tandem fuse train-gate`)
     base_model: str = ""  # proxy rule: the edge's base (untuned) model
@@ -194,6 +195,7 @@ def validate(config: Config) -> None:
     need(0.0 < config.fuse.alpha <= 10.0, "fuse.alpha", "must be above 0 and at most 10")
     need(0.0 <= config.fuse.cloud_weight <= 1.0, "fuse.cloud_weight", "must be between 0 and 1")
     need(0 <= config.fuse.draft <= limits.MAX_DRAFT, "fuse.draft", f"must be between 0 and {limits.MAX_DRAFT}")
+    need(0 <= config.fuse.ahead <= 256, "fuse.ahead", "must be between 0 (off) and 256 tokens")
     need(1 <= config.fuse.top_k <= limits.MAX_TOP_K, "fuse.top_k", f"must be between 1 and {limits.MAX_TOP_K}")
     need(config.fuse.rule != "proxy" or bool(config.fuse.base_model), "fuse.base_model",
          "must name the base model when fuse.rule = \"proxy\"")

@@ -36,8 +36,6 @@ from protos import tandem_pb2 as pb
 from runtime import kv
 from runtime.llm import eog_ids
 
-SCORE_CALL = 8  # tokens per scoring call of the cloud (cloud_service.fusion.SCORE_BATCH): selective rounds fill it
-
 
 @dataclass
 class FuseSettings:
@@ -48,6 +46,7 @@ class FuseSettings:
     seed: int = 0
     mode: str = "exact"  # exact | selective
     confidence: float = 0.5  # selective: the edge commits tokens at least this likely without asking
+    ahead: int = 0  # selective: send committed tokens up without waiting once this many are queued (0 = off)
 
 
 @dataclass
@@ -83,12 +82,14 @@ class FusedDecoder:
         self.settings = settings
         self.base = base if getattr(rule, "needs_base", False) else None
         self.should_stop = should_stop
-        self.uplink = Uplink(channel, watcher.guard, lambda ids: edge_llm.detokenize(ids).decode("utf-8", "replace"))
+        self.uplink = Uplink(channel, watcher.guard, lambda ids: edge_llm.detokenize(ids).decode("utf-8", "replace"),
+                             ahead=settings.ahead if settings.mode == "selective" else 0)
         self.stats = FuseStats()
         self._rng = np.random.default_rng(settings.seed)
         self._eog = eog_ids(edge_llm)
         self._out: list[int] = []
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._prefilled: np.ndarray | None = None
 
     # -- the edge model -----------------------------------------------------------------
 
@@ -127,6 +128,7 @@ class FusedDecoder:
         return c.ids, self.rule.fuse(c)
 
     def _base_rows(self, drafts: list[int]) -> list[np.ndarray | None]:
+        """The base's rows at every position of a round (read at once)."""
         if self.base is None:
             return [None] * (len(drafts) + 1)
         return self.base.rows(self._out + drafts, len(drafts) + 1)
@@ -148,9 +150,8 @@ class FusedDecoder:
             residual = p
         return int(self._rng.choice(ids, p=residual / residual.sum()))
 
-    def _verify(self, rnd: _Round, cloud_rows: list[pb.TopK]) -> tuple[int, int | None]:
+    def _verify(self, rnd: _Round, cloud_rows: list[pb.TopK], base_rows: list[np.ndarray | None]) -> tuple[int, int | None]:
         """How many drafts to accept, and the token that follows them (None: the edge goes on)."""
-        base_rows = self._base_rows(rnd.drafts)
         text = self.watcher.text
         for i, draft in enumerate(rnd.drafts):
             if rnd.ask[i]:
@@ -159,6 +160,8 @@ class FusedDecoder:
                 choice = self._decide(ids, scores, rnd.rows[i], draft)
                 if choice is not None:
                     return i, choice
+            else:
+                self.stats.confident += 1  # the edge was sure of this draft: it stands unasked
             text += self._piece(draft)
         n = len(rnd.drafts)
         if not rnd.ask[n] or self._starts_private(rnd.rows[n], after=text):
@@ -215,14 +218,16 @@ class FusedDecoder:
             rnd.rows.append(row)
             rnd.ask.append(ask is None or not self._confident(row))
             text += piece
+            if ask is not None and rnd.ask[-1]:
+                break  # selective: the next uncertain position is the cloud's too (its row comes back anyway)
         return rnd
 
-    def _selective_limit(self) -> int:
-        """Drafts for a selective round: `draft`, plus what fills the cloud's last scoring call."""
-        queued = sum(len(a.ids) or max(1, len(a.text) // 4) for a in self.uplink.pending)
-        return self.settings.draft + (-(queued + self.settings.draft)) % SCORE_CALL
-
     # -- the loop -----------------------------------------------------------------------
+
+    def prefill(self) -> np.ndarray:
+        """Read the edge's prompt (a caller may do it while the cloud opens the session); its last row."""
+        self._prefilled = kv.log_softmax(kv.prefill(self.edge, self.prompt))  # reuses a previous answer's prefix
+        return self._prefilled
 
     def run(self, first_cloud_row: pb.TopK | None) -> Iterator[str]:
         """Yield the answer's text as tokens are committed.
@@ -231,7 +236,7 @@ class FusedDecoder:
         (from `FuseChannel.open`), or None to decode on the edge alone.
         """
         started = time.perf_counter()
-        edge_lp = kv.log_softmax(kv.prefill(self.edge, self.prompt))  # reuses a previous answer's prompt prefix
+        edge_lp = self._prefilled if self._prefilled is not None else self.prefill()
         if first_cloud_row is None:
             self.uplink.close()
         steps = self._exact if self.settings.mode == "exact" else self._selective
@@ -241,6 +246,7 @@ class FusedDecoder:
             self.uplink.close()
             self.stats.cloud_lost = self.uplink.lost
             self.stats.round_trips = self.uplink.round_trips
+            self.stats.waited = self.uplink.waits
             self.stats.seconds = time.perf_counter() - started
         tail = self._decoder.decode(b"", final=True)
         if tail:
@@ -265,11 +271,11 @@ class FusedDecoder:
                 if text:
                     yield text
                 continue
-            cloud_rows = self._ask(rnd, cloud_now)
+            answer = self._ask(rnd, cloud_now)
             cloud_now = None
-            if cloud_rows is None:
+            if answer is None:
                 continue  # the cloud is gone: edge_lp is still the distribution at the committed end
-            accepted, token = self._verify(rnd, cloud_rows)
+            accepted, token = self._verify(rnd, *answer)
             text = self._accept(rnd, accepted)
             if token is None or token in self._eog:
                 if text:
@@ -297,16 +303,17 @@ class FusedDecoder:
                 if row is None:
                     break
                 edge_lp, cloud_now = row, None
+                self.uplink.send_ahead()
                 if text:
                     yield text
                 continue
             rnd = self._draft(edge_lp, 0 if cloud_now is not None and not self.uplink.pending
-                              else self._selective_limit(), ask=True)
-            cloud_rows = self._ask(rnd, cloud_now)
+                              else self.settings.draft, ask=True)
+            answer = self._ask(rnd, cloud_now)
             cloud_now = None
-            if cloud_rows is None:
+            if answer is None:
                 continue
-            accepted, token = self._verify(rnd, cloud_rows)
+            accepted, token = self._verify(rnd, *answer)
             text = self._accept(rnd, accepted)
             if token is not None and token not in self._eog:
                 edge_lp = self._edge_extend(token)
@@ -318,18 +325,26 @@ class FusedDecoder:
             if token is not None and token in self._eog:
                 break
 
-    def _ask(self, rnd: _Round, cloud_now: pb.TopK | None) -> list[pb.TopK] | None:
-        """The cloud's rows for a round (the open's row when nothing is new); None if the cloud is gone."""
+    def _ask(self, rnd: _Round, cloud_now: pb.TopK | None) -> tuple[list[pb.TopK], list[np.ndarray | None]] | None:
+        """The cloud's rows for a round (the open's row when nothing is new) and the base's; None if
+        the cloud is gone. The base reads the round while the cloud scores it."""
         if not rnd.drafts and cloud_now is not None and not self.uplink.pending:
-            return [cloud_now]
-        rows = self.uplink.step(rnd.drafts)
+            return [cloud_now], self._base_rows([])
+        answer = self.uplink.submit(rnd.drafts)
+        started = time.perf_counter()
+        base_rows = self._base_rows(rnd.drafts)
+        read = time.perf_counter()
+        rows = answer.result()
+        self.stats.base_s += read - started
+        self.stats.wait_s += time.perf_counter() - read
         if rows is None:
             self._truncate_edge()
             return None
         if len(rows) < len(rnd.drafts) + 1:  # drafts the door would have refused were not sent
             n = len(rows) - 1
             rnd.drafts, rnd.rows, rnd.ask = rnd.drafts[:n], rnd.rows[: n + 1], rnd.ask[: n + 1]
-        return rows
+            base_rows = base_rows[: n + 1]
+        return rows, base_rows
 
     def _accept(self, rnd: _Round, accepted: int) -> str:
         """Commit the first `accepted` drafts (already in the cloud session); their text."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
@@ -16,53 +17,68 @@ from edge_agent.strategies.base import AskRequest
 from edge_agent.strategies.context import StrategyContext
 from edge_agent.strategies.report import AnswerReport
 from edge_agent.strategies.sketch import run_sketch
+from protos import tandem_pb2 as pb
 from runtime.llm import ChatMessage
 
 
 def run_fuse(ctx: StrategyContext, request: AskRequest, report: AnswerReport) -> Iterator[str]:
-    """Logit fusion over a cloud session; the edge asks the cloud where it is unsure, private spans stay on the edge."""
+    """Logit fusion over a cloud session; the edge asks the cloud where it is unsure, private spans stay on the edge.
+
+    The cloud opens the session (reads its prompt) while the edge reads its own.
+    """
     settings = ctx.config.fuse
     edge = ctx.edge.model
+    guard = ctx.cloud.guard
     rule = make_rule(settings.rule, settings.cloud_weight, settings.gate_path(), settings.alpha)
     channel = ctx.cloud.fuse(edge.detokenize, request.max_tokens)
-    first_row = None
-    try:
-        first_row = channel.open(request.instruction, prompts.CLOUD_PUBLIC_SYSTEM, edge.vocab_fingerprint, settings.top_k)
-        report.answered_by = "edge+cloud"
-    except CloudError as exc:
-        channel.close()
-        if exc.code == grpc.StatusCode.FAILED_PRECONDITION:
-            report.fallback = f"{exc}; answered with the sketch strategy instead"
-            yield from run_sketch(ctx, request, report)
-            return
-        if not exc.fallback_ok:
-            raise
-        report.fallback = f"{exc}; the edge model wrote the answer alone"
-        report.answered_by = "edge"
     messages = prompts.edge_messages(request.instruction, request.context)
-    guard = ctx.cloud.guard
-    watcher = SpanWatcher(guard, CopyDetector(request.context.guard_lines, request.instruction))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fuse-open") as pool:
+        opening = pool.submit(channel.open, request.instruction, prompts.CLOUD_PUBLIC_SYSTEM, edge.vocab_fingerprint,
+                              settings.top_k)
+        with ctx.edge.lock:
+            decoder = FusedDecoder(
+                edge.llm, edge.chat_tokens(messages), channel, rule,
+                SpanWatcher(guard, CopyDetector(request.context.guard_lines, request.instruction)),
+                FuseSettings(max_tokens=request.max_tokens, draft=settings.draft, top_k=settings.top_k,
+                             temperature=request.temperature, seed=request.seed, mode=settings.mode,
+                             confidence=settings.confidence, ahead=settings.ahead),
+                base=_base(ctx, request, messages), should_stop=report.cancel.is_set,
+            )
+            decoder.prefill()
+        first_row: pb.TopK | None = None
+        try:
+            first_row = opening.result()
+            report.answered_by = "edge+cloud"
+        except CloudError as exc:
+            channel.close()
+            if exc.code == grpc.StatusCode.FAILED_PRECONDITION:
+                report.fallback = f"{exc}; answered with the sketch strategy instead"
+                yield from run_sketch(ctx, request, report)
+                return
+            if not exc.fallback_ok:
+                raise
+            report.fallback = f"{exc}; the edge model wrote the answer alone"
+            report.answered_by = "edge"
+    report.fuse = decoder.stats
     with ctx.edge.lock:
-        base: BaseRows | None = None
-        if settings.rule == "delta" and first_row is not None:
-            # the edge reading what the cloud reads: its system prompt and the redacted instruction
-            base = WithoutNotes(edge.llm, edge.chat_tokens(cloud_view(guard.redact(request.instruction).text)))
-        elif settings.rule == "proxy":
-            base = BaseModelRows(ctx.edge.proxy_base_row(messages))
-        decoder = FusedDecoder(
-            edge.llm, edge.chat_tokens(messages), channel if first_row is not None else None, rule, watcher,
-            FuseSettings(max_tokens=request.max_tokens, draft=settings.draft, top_k=settings.top_k,
-                         temperature=request.temperature, seed=request.seed, mode=settings.mode,
-                         confidence=settings.confidence),
-            base=base if first_row is not None else None, should_stop=report.cancel.is_set,
-        )
-        report.fuse = decoder.stats
         try:
             yield from decoder.run(first_row)
         finally:
             report.edge_tokens += decoder.stats.tokens
     if decoder.stats.cloud_lost:
         report.fallback = f"the cloud refused or was lost mid-answer ({decoder.stats.cloud_lost}); the edge finished alone"
+
+
+def _base(ctx: StrategyContext, request: AskRequest, messages: list[ChatMessage]) -> BaseRows | None:
+    """The base distribution the rule needs, if any (call with the edge's lock held)."""
+    settings = ctx.config.fuse
+    if settings.rule == "delta":
+        # the edge reading what the cloud reads: its system prompt and the redacted instruction
+        view = cloud_view(ctx.cloud.guard.redact(request.instruction).text)
+        return WithoutNotes(ctx.edge.model.llm, ctx.edge.model.chat_tokens(view), fixed=settings.mode == "exact")
+    if settings.rule == "proxy":
+        return BaseModelRows(ctx.edge.proxy_base_row(messages))
+    return None
 
 
 def cloud_view(redacted_instruction: str) -> list[ChatMessage]:
