@@ -225,8 +225,15 @@ class FusedDecoder:
     # -- the loop -----------------------------------------------------------------------
 
     def prefill(self) -> np.ndarray:
-        """Read the edge's prompt (a caller may do it while the cloud opens the session); its last row."""
-        self._prefilled = kv.log_softmax(kv.prefill(self.edge, self.prompt))  # reuses a previous answer's prefix
+        """Read the edge's prompt (a caller may do it while the cloud opens the session); its last row.
+
+        Exact: in fixed calls, so a previous answer's prefix is reused with the floats a fresh read
+        gives. Selective: in the model's largest calls (faster), reusing whatever prefix is there."""
+        if self.settings.mode == "exact":
+            row = kv.prefill(self.edge, self.prompt)
+        else:
+            row = kv.sync_to(self.edge, self.prompt)[-1]
+        self._prefilled = kv.log_softmax(row)
         return self._prefilled
 
     def run(self, first_cloud_row: pb.TopK | None) -> Iterator[str]:
