@@ -35,16 +35,22 @@ def run_fuse(ctx: StrategyContext, request: AskRequest, report: AnswerReport) ->
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fuse-open") as pool:
         opening = pool.submit(channel.open, request.instruction, prompts.CLOUD_PUBLIC_SYSTEM, edge.vocab_fingerprint,
                               settings.top_k)
-        with ctx.edge.lock:
-            decoder = FusedDecoder(
-                edge.llm, edge.chat_tokens(messages), channel, rule,
-                SpanWatcher(guard, CopyDetector(request.context.guard_lines, request.instruction)),
-                FuseSettings(max_tokens=request.max_tokens, draft=settings.draft, top_k=settings.top_k,
-                             temperature=request.temperature, seed=request.seed, mode=settings.mode,
-                             confidence=settings.confidence, ahead=settings.ahead),
-                base=_base(ctx, request, messages), should_stop=report.cancel.is_set,
-            )
-            decoder.prefill()
+        try:
+            with ctx.edge.lock:
+                decoder = FusedDecoder(
+                    edge.llm, edge.chat_tokens(messages), channel, rule,
+                    SpanWatcher(guard, CopyDetector(request.context.guard_lines, request.instruction)),
+                    FuseSettings(max_tokens=request.max_tokens, draft=settings.draft, top_k=settings.top_k,
+                                 temperature=request.temperature, seed=request.seed, mode=settings.mode,
+                                 confidence=settings.confidence, ahead=settings.ahead),
+                    base=_base(ctx, request, messages), should_stop=report.cancel.is_set,
+                )
+                decoder.prefill()
+        except BaseException:
+            if not opening.cancel():
+                opening.exception()  # let the open finish before its channel closes
+            channel.close()
+            raise
         first_row: pb.TopK | None = None
         try:
             first_row = opening.result()
