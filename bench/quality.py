@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import judge as judge_mod
+from bench.answer_key import answer_setup
 from bench.leaks import find_leaks
 from bench.report import StrategySummary, summarize
 from bench.results import CACHE_FILE, ResultCache, Row, RowKey, task_digest
@@ -205,7 +206,9 @@ def run_quality(settings: QualitySettings, config: Config, progress: Progress = 
                        f"{settings.cloud_threads or 'all cores'} (edge.n_threads, server.n_threads)")
 
     work = [(task, strategy, RowKey(task.id, task_digest(task), strategy, edge_path.name, cloud_path.name,
-                                    settings.max_tokens)) for task in tasks for strategy in strategies]
+                                    settings.max_tokens, answer_setup(strategy, config, task.instruction,
+                                                                      PrivateContext(task.private_context))))
+            for task in tasks for strategy in strategies]
     to_generate = sum(cache.get(key) is None for _, _, key in work)
     outcome.cached = len(work) - to_generate
     progress(f"{len(tasks)} tasks x {len(strategies)} strategies: {to_generate} to answer, "
