@@ -11,7 +11,7 @@ redacted instruction) into the `setup` field of the row key; models, max tokens 
 task's content are key fields already.
 
 A strategy in `edge_agent.strategies.STRATEGIES` without an entry here still gets a safe
-key (UNDECLARED): every setting it could read (the SECTIONS), the source of its module and of
+key (`undeclared`): every setting it could read (the SECTIONS), the source of its module and of
 the prompts module, and the redacted instruction if it calls the cloud. Any edit to its code
 then makes its answers again; declaring it here narrows that to what it really reads.
 """
@@ -36,15 +36,15 @@ Input = Callable[[Config], object]
 PROBE_INSTRUCTION = "Write a short note to [PERSON_1] about Tuesday."
 PROBE_CONTEXT = PrivateContext("Name: Probe Person\nMeeting with Ann on Tuesday at 3 pm")
 PROBE_OUTLINE = ("First point", "Second point")
-# The settings an undeclared strategy is assumed to read (all but privacy, which the redacted
-# instruction covers, and daemon, which does not change an answer) ...
-SECTIONS = ("edge", "cloud", "quality", "fuse", "best_of")
+# The settings an undeclared strategy is assumed to read (all but daemon, which does not change
+# an answer; privacy too, since a strategy may send something the guard shapes beyond the instruction) ...
+SECTIONS = ("edge", "cloud", "privacy", "quality", "fuse", "best_of")
 # ... less those that say where or how fast, not what: the edge model is a key field, and the
 # bench sets the address, the timeout and allow_context on its own copy.
 NOT_ANSWERS = frozenset({
     "edge.model", "edge.n_threads", "edge.strategy", "cloud.address", "cloud.timeout_s", "cloud.connect_timeout_s",
     "cloud.allow_context", "cloud.token_file", "cloud.tls", "cloud.ca_file", "cloud.cert_file", "cloud.key_file",
-    "cloud.server_name",
+    "cloud.server_name", "privacy.audit_log",
 })
 
 

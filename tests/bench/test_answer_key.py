@@ -129,6 +129,7 @@ def test_a_strategy_added_later_without_declaring_anything_gets_a_safe_key(monke
     assert answer_setup("slots", Config(), ASK, NOTES) == before  # stable while nothing changes
     elsewhere = Config()
     elsewhere.edge.n_threads, elsewhere.cloud.address = 1, "10.0.0.2:50051"  # where and how fast, not what
+    elsewhere.privacy.audit_log = "/tmp/elsewhere.jsonl"
     assert answer_setup("slots", elsewhere, ASK, NOTES) == before
     for section, key, value in [("edge", "temperature", 0.3), ("cloud", "sketch_max_tokens", 64),
                                 ("quality", "verify", True), ("fuse", "draft", 2), ("best_of", "samples", 3)]:
@@ -153,6 +154,9 @@ def test_a_later_strategy_run_by_best_of_is_covered_too(monkeypatch, tmp_path) -
     config.best_of.strategies = "edge,checked"
     before = answer_setup("best-of", config, ASK, NOTES)
     config.quality.verify = True  # read by nothing declared, but "checked" may read it
+    assert answer_setup("best-of", config, ASK, NOTES) != before
+    config.quality.verify = False
+    config.privacy.proper_nouns = False  # nothing here sends the instruction, so only "checked"'s key shows it
     assert answer_setup("best-of", config, ASK, NOTES) != before
     other = Config()
     other.best_of.strategies = "edge,checked"
