@@ -195,10 +195,9 @@ class CloudClient:
             request = pb.GenerateRequest(prompt=prompt, system=system, contains_context=True,
                                          history=[pb.Turn(instruction=i, answer=a) for i, a in history])
         else:
+            redacted, turns = self.redacted(prompt, history)
             request = pb.GenerateRequest(
-                prompt=self.guard.redact(prompt).text,
-                system=self.guard.redact(system, recognize=False).text if system else "",
-                history=self.turns(history),
+                prompt=redacted, system=self.guard.redact(system, recognize=False).text if system else "", history=turns,
             )
         request.max_tokens, request.temperature, request.seed, request.raw = max_tokens, temperature, seed, raw
         channel = self._connect()
@@ -227,8 +226,18 @@ class CloudClient:
 
     def turns(self, history: History) -> list[pb.Turn]:
         """The earlier turns as they may go up: each instruction and answer redacted by this request's guard."""
-        return [pb.Turn(instruction=self.guard.redact(instruction).text, answer=self.guard.redact(answer).text)
-                for instruction, answer in history]
+        return self.redacted("", history)[1]
+
+    def redacted(self, text: str, history: History = ()) -> tuple[str, list[pb.Turn]]:
+        """`text` and the earlier turns, redacted together by this request's guard.
+
+        Redacting a string can teach the guard a new private entity (the recognizer finds it
+        there), which may also occur in a string redacted before it; a second pass puts that
+        entity's placeholder everywhere, so the door never finds it left in the message."""
+        texts = [text] + [t for turn in history for t in turn]
+        for _ in range(2):
+            texts = [self.guard.redact(t).text if t else t for t in texts]
+        return texts[0], [pb.Turn(instruction=i, answer=a) for i, a in zip(texts[1::2], texts[2::2])]
 
     def fuse(self, detokenize: Callable[[list[int]], str], max_tokens: int = 256) -> FuseChannel:
         """A Fuse session (opened by its first `open()` call).
@@ -240,9 +249,9 @@ class CloudClient:
     def sketch(self, instruction: str, max_points: int = 15, max_tokens: int = 0, seed: int = 0,
                history: History = ()) -> list[str]:
         """The cloud's outline for the redacted instruction (after the redacted earlier turns), restored on the device."""
+        redacted, turns = self.redacted(instruction, history)
         request = pb.SketchRequest(
-            instruction=self.guard.redact(instruction).text, max_points=max_points, max_tokens=max_tokens, seed=seed,
-            history=self.turns(history),
+            instruction=redacted, max_points=max_points, max_tokens=max_tokens, seed=seed, history=turns,
         )
         channel = self._connect()
         payload = self._outbound("Sketch", request)
@@ -315,10 +324,11 @@ class FuseChannel:
     def open(self, prompt: str, system: str, vocab_fingerprint: str, top_k: int, history: History = ()) -> pb.TopK:
         """Start the session on the redacted prompt (after the redacted earlier turns); the distribution
         of the first answer token."""
+        redacted, turns = self.client.redacted(prompt, history)
         opening = pb.FuseOpen(
-            vocab_fingerprint=vocab_fingerprint, prompt=self.client.guard.redact(prompt).text,
+            vocab_fingerprint=vocab_fingerprint, prompt=redacted,
             system=self.client.guard.redact(system, recognize=False).text if system else "", top_k=top_k,
-            history=self.client.turns(history),
+            history=turns,
         )
         return self._send(pb.FuseRequest(open=opening), [])[0]
 

@@ -80,9 +80,8 @@ def _base(ctx: StrategyContext, request: AskRequest, messages: list[ChatMessage]
     settings = ctx.config.fuse
     if settings.rule == "delta":
         # the edge reading what the cloud reads: its system prompt, the redacted turns and instruction
-        redact = ctx.cloud.guard.redact
-        history = [(redact(i).text, redact(a).text) for i, a in request.cloud_history]
-        view = cloud_view(redact(request.instruction).text, history)
+        instruction, turns = ctx.cloud.redacted(request.instruction, request.cloud_history)
+        view = cloud_view(instruction, [(turn.instruction, turn.answer) for turn in turns])
         return WithoutNotes(ctx.edge.model.llm, ctx.edge.model.chat_tokens(view), fixed=settings.mode == "exact")
     if settings.rule == "proxy":
         return BaseModelRows(ctx.edge.proxy_base_row(messages))
