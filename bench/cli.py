@@ -23,7 +23,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     fuse.add_argument("--cloud-model", default=None, metavar="NAME|PATH", help="default: server.model")
     fuse.add_argument("--max-tokens", type=int, default=64, help="tokens per answer (default 64)")
     fuse.add_argument("--draft", type=int, default=None, help="draft tokens per round trip (default: fuse.draft)")
-    fuse.add_argument("--rule", default=None, help="fusion rule (default: fuse.rule)")
+    fuse.add_argument("--rule", default=None, metavar="A,B", help="fusion rules (default: fuse.rule and fixed)")
+    fuse.add_argument("--modes", default=None, metavar="A,B", help="fuse modes (default: selective,exact)")
     fuse.add_argument("--pin", action="store_true", help="edge on core 0, cloud on core 1 (taskset)")
     command(fuse, bench_fuse)
     daemon = kinds.add_parser("daemon", help="the daemon's memory, idle CPU and time to first token through its socket")
@@ -167,24 +168,25 @@ def bench_quality(args: argparse.Namespace, config: Config) -> int:
 
 def bench_fuse(args: argparse.Namespace, config: Config) -> int:
     from bench import fuse
-    from edge_agent.fusion.rules import make_rule
+    from edge_agent.config import FUSE_MODES
 
     edge, cloud = args.edge_model or config.edge.model, args.cloud_model or load_cloud_settings(args.config).server.model
-    draft = config.fuse.draft if args.draft is None else args.draft
-    rule_name = args.rule or config.fuse.rule
-    if rule_name == "proxy":
-        print("tandem bench fuse: the proxy rule needs a base model; use fixed, entropy or gate", file=sys.stderr)
+    if args.draft is not None:
+        config.fuse.draft = args.draft
+    rules = [r.strip() for r in (args.rule or "").split(",") if r.strip()]
+    modes = [m.strip() for m in (args.modes or ",".join(FUSE_MODES)).split(",") if m.strip()]
+    bad = [r for r in rules if r not in fuse.RULES_WITHOUT_SETUP] + [m for m in modes if m not in FUSE_MODES]
+    if bad:
+        print(f"tandem bench fuse: cannot run {', '.join(bad)} (rules: {', '.join(fuse.RULES_WITHOUT_SETUP)}; "
+              f"modes: {', '.join(FUSE_MODES)})", file=sys.stderr)
         return 2
-    try:
-        rule = make_rule(rule_name, config.fuse.cloud_weight, config.fuse.gate_path())
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"tandem bench fuse: {exc}", file=sys.stderr)
-        return 2
-    described = f"{rule_name} (cloud weight {config.fuse.cloud_weight})" if rule_name == "fixed" else rule_name
+    f = config.fuse
     print(f"# tandem bench fuse: edge {edge}, cloud {cloud} (separate process, loopback gRPC), "
-          f"{len(fuse.PROMPTS)} prompts x {args.max_tokens} tokens, greedy, rule {described}, {os.cpu_count()} cores",
+          f"{len(fuse.PROMPTS)} prompts x {args.max_tokens} tokens, greedy; fuse.draft {f.draft}, confidence "
+          f"{f.confidence}, ahead {f.ahead}, alpha {f.alpha}, cloud_weight {f.cloud_weight}; {os.cpu_count()} cores, "
+          f"edge threads {config.edge.n_threads or 'all'}, cloud threads {os.environ.get('TANDEM_SERVER_N_THREADS', 'server.n_threads')}",
           flush=True)
-    print(fuse.run(edge, cloud, args.max_tokens, draft, rule, args.pin), flush=True)
+    print(fuse.run(edge, cloud, args.max_tokens, config, args.pin, rules, modes), flush=True)
     return 0
 
 

@@ -133,7 +133,7 @@ class CloudModelServicer:
                 yield chunk
 
     async def _generate(self, request, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.GenerateChunk]:
-        prompt = Prompt(request.prompt, raw=request.raw, system=request.system)
+        prompt = Prompt(request.prompt, raw=request.raw, system=request.system, history=_history(request.history))
         try:
             check_generate(request, self.max_tokens_limit, self.max_prompt_chars)
             self._check_fits(prompt, request.max_tokens)
@@ -165,7 +165,7 @@ class CloudModelServicer:
             n_points = request.max_points or DEFAULT_SKETCH_POINTS
             prompt = SKETCH_PROMPT.format(n=f"8 to {max(8, n_points)}" if n_points >= 8 else n_points,
                                           instruction=request.instruction.strip())
-            sketch_prompt = Prompt(prompt, raw=False, system=SKETCH_SYSTEM)
+            sketch_prompt = Prompt(prompt, raw=False, system=SKETCH_SYSTEM, history=_history(request.history))
             max_tokens = request.max_tokens or min(DEFAULT_SKETCH_TOKENS, self.max_tokens_limit)
             self._check_fits(sketch_prompt, max_tokens)
         except BadRequest as exc:
@@ -219,7 +219,7 @@ class CloudModelServicer:
             except OverflowError as exc:
                 await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
             try:
-                prompt = Prompt(opening.prompt, raw=False, system=opening.system)
+                prompt = Prompt(opening.prompt, raw=False, system=opening.system, history=_history(opening.history))
                 async with _backend_errors(context):
                     rows = await self.backend.fuse_open(session, prompt)
                 yield _fuse_response(rows, len(session.tokens))
@@ -279,3 +279,8 @@ def parse_points(text: str, limit: int) -> list[str]:
     if not points:
         points = [line for line in lines if not line.endswith(":")]
     return points[:limit]
+
+
+def _history(turns) -> tuple[tuple[str, str], ...]:
+    """A request's earlier turns (already checked by `validation.check_history`) for the backend."""
+    return tuple((turn.instruction, turn.answer) for turn in turns)

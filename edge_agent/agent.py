@@ -84,7 +84,7 @@ class EdgeAgent:
         return Answer(pieces=self._run(request, report), report=report)
 
     def _run(self, request: AskRequest, report: AnswerReport) -> Iterator[str]:
-        guard = PrivacyGuard(request.context.guard_lines, self.config.privacy.guard_settings())
+        guard = PrivacyGuard(request.private_lines, self.config.privacy.guard_settings())  # notes, store, earlier turns
         with self.cloud_client(guard, report.request_id) as cloud:
             ctx = StrategyContext(edge=self.edge, cloud=cloud, quality=self.quality, config=self.config)
             try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import grpc
@@ -23,6 +23,8 @@ from protos import tandem_pb2 as pb
 from runtime.errors import UserError
 
 SERVICE = "/tandem.v1.CloudModel/"
+
+History = Sequence[tuple[str, str]]  # earlier turns: (instruction, answer), oldest first
 
 # Statuses after which the edge can still answer alone.
 _FALLBACK_CODES = {
@@ -179,21 +181,24 @@ class CloudClient:
         seed: int = 0,
         raw: bool = False,
         context_optin: bool = False,
+        history: History = (),
     ) -> Iterator[str]:
-        """Stream a completion; the prompt is redacted and the returned text restored.
+        """Stream a completion; the prompt (and each earlier turn) is redacted and the returned text restored.
 
         `system` is one of the product's constant instructions (text that depends on the
         request belongs in `prompt`): it is redacted without the recognizer, whose rare-word
         rule would take words like "placeholders" for names. `context_optin` (the
-        cloud-with-context baseline only) sends the prompt and system text unredacted and
-        marks the request as carrying context.
+        cloud-with-context baseline only) sends the prompt, system text and history
+        unredacted and marks the request as carrying context.
         """
         if context_optin:
-            request = pb.GenerateRequest(prompt=prompt, system=system, contains_context=True)
+            request = pb.GenerateRequest(prompt=prompt, system=system, contains_context=True,
+                                         history=[pb.Turn(instruction=i, answer=a) for i, a in history])
         else:
             request = pb.GenerateRequest(
                 prompt=self.guard.redact(prompt).text,
                 system=self.guard.redact(system, recognize=False).text if system else "",
+                history=self.turns(history),
             )
         request.max_tokens, request.temperature, request.seed, request.raw = max_tokens, temperature, seed, raw
         channel = self._connect()
@@ -220,6 +225,11 @@ class CloudClient:
         if tail:
             yield tail
 
+    def turns(self, history: History) -> list[pb.Turn]:
+        """The earlier turns as they may go up: each instruction and answer redacted by this request's guard."""
+        return [pb.Turn(instruction=self.guard.redact(instruction).text, answer=self.guard.redact(answer).text)
+                for instruction, answer in history]
+
     def fuse(self, detokenize: Callable[[list[int]], str], max_tokens: int = 256) -> FuseChannel:
         """A Fuse session (opened by its first `open()` call).
 
@@ -227,10 +237,12 @@ class CloudClient:
         """
         return FuseChannel(self, detokenize, self.timeout_s + max_tokens)
 
-    def sketch(self, instruction: str, max_points: int = 15, max_tokens: int = 0, seed: int = 0) -> list[str]:
-        """The cloud's outline for the redacted instruction, restored on the device."""
+    def sketch(self, instruction: str, max_points: int = 15, max_tokens: int = 0, seed: int = 0,
+               history: History = ()) -> list[str]:
+        """The cloud's outline for the redacted instruction (after the redacted earlier turns), restored on the device."""
         request = pb.SketchRequest(
-            instruction=self.guard.redact(instruction).text, max_points=max_points, max_tokens=max_tokens, seed=seed
+            instruction=self.guard.redact(instruction).text, max_points=max_points, max_tokens=max_tokens, seed=seed,
+            history=self.turns(history),
         )
         channel = self._connect()
         payload = self._outbound("Sketch", request)
@@ -300,11 +312,13 @@ class FuseChannel:
             raise CloudError("the cloud closed the Fuse session", grpc.StatusCode.UNAVAILABLE) from None
         return list(response.positions)
 
-    def open(self, prompt: str, system: str, vocab_fingerprint: str, top_k: int) -> pb.TopK:
-        """Start the session on the redacted prompt; the distribution of the first answer token."""
+    def open(self, prompt: str, system: str, vocab_fingerprint: str, top_k: int, history: History = ()) -> pb.TopK:
+        """Start the session on the redacted prompt (after the redacted earlier turns); the distribution
+        of the first answer token."""
         opening = pb.FuseOpen(
             vocab_fingerprint=vocab_fingerprint, prompt=self.client.guard.redact(prompt).text,
             system=self.client.guard.redact(system, recognize=False).text if system else "", top_k=top_k,
+            history=self.client.turns(history),
         )
         return self._send(pb.FuseRequest(open=opening), [])[0]
 

@@ -19,7 +19,8 @@ from runtime.settings import Checks, ConfigError, load_settings
 
 __all__ = ["Config", "ConfigError", "load_config", "validate"]
 
-FUSE_RULES = ("fixed", "entropy", "gate", "proxy")  # edge_agent.fusion.rules.make_rule builds each
+FUSE_RULES = ("fixed", "entropy", "gate", "proxy", "delta")  # edge_agent.fusion.rules.make_rule builds each
+FUSE_MODES = ("selective", "exact")  # edge_agent.fusion.decoder
 
 
 @dataclass
@@ -33,6 +34,8 @@ class EdgeConfig:
     temperature: float = 0.0
     seed: int = 0
     strategy: str = "edge"
+    history_tokens: int = 1536  # earlier turns of a conversation given to the model, at most (0 = none)
+    kv_cache_mb: int = 256  # saved KV states of recent answers, so follow-ups start at once (0 = off)
 
 
 @dataclass
@@ -110,13 +113,16 @@ class DaemonConfig:
 class FuseConfig:
     """The fuse strategy: logit fusion with a cloud session."""
 
-    rule: str = "fixed"  # fixed | entropy | gate | proxy
+    mode: str = "selective"  # selective: ask the cloud only where the edge is unsure | exact: fuse every token
+    rule: str = "delta"  # fixed | entropy | gate | proxy | delta
+    confidence: float = 0.5  # selective: the edge commits a token it gives at least this probability alone
     cloud_weight: float = 0.5  # the fixed rule's weight of the cloud
     draft: int = 6  # tokens the edge drafts per round trip (0 = one round trip per token)
+    ahead: int = 16  # selective: committed tokens go up without waiting once this many are queued (0 = off)
     top_k: int = limits.DEFAULT_TOP_K  # distribution entries the cloud returns per position
     gate_file: str = ""  # empty = <data dir>/fusion_gate.json (`tandem fuse train-gate`)
     base_model: str = ""  # proxy rule: the edge's base (untuned) model
-    alpha: float = 1.0  # proxy rule: strength of (tuned - base)
+    alpha: float = 1.0  # proxy and delta rules: strength of (edge - base)
 
     def gate_path(self) -> Path:
         return Path(self.gate_file).expanduser() if self.gate_file else paths.data_dir() / "fusion_gate.json"
@@ -181,13 +187,19 @@ def validate(config: Config) -> None:
     need(limits.temperature_ok(config.edge.temperature), "edge.temperature",
          f"must be between {limits.MIN_TEMPERATURE:g} and {limits.MAX_TEMPERATURE:g}")
     need(config.edge.n_threads >= 0, "edge.n_threads", "must be 0 (all cores) or more")
+    need(config.edge.history_tokens >= 0, "edge.history_tokens", "must be 0 (no history) or more")
+    need(config.edge.kv_cache_mb >= 0, "edge.kv_cache_mb", "must be 0 (off) or more")
     need(":" in config.cloud.address, "cloud.address", "must look like HOST:PORT")
     need(config.cloud.timeout_s > 0, "cloud.timeout_s", "must be positive")
     need(config.cloud.sketch_max_tokens >= 16, "cloud.sketch_max_tokens", "must be at least 16")
     need(config.cloud.connect_timeout_s > 0, "cloud.connect_timeout_s", "must be positive")
+    need(config.fuse.mode in FUSE_MODES, "fuse.mode", f"must be one of {', '.join(FUSE_MODES)}")
     need(config.fuse.rule in FUSE_RULES, "fuse.rule", f"must be one of {', '.join(FUSE_RULES)}")
+    need(0.0 <= config.fuse.confidence <= 1.0, "fuse.confidence", "must be between 0 and 1 (1 = ask about every token)")
+    need(0.0 < config.fuse.alpha <= 10.0, "fuse.alpha", "must be above 0 and at most 10")
     need(0.0 <= config.fuse.cloud_weight <= 1.0, "fuse.cloud_weight", "must be between 0 and 1")
     need(0 <= config.fuse.draft <= limits.MAX_DRAFT, "fuse.draft", f"must be between 0 and {limits.MAX_DRAFT}")
+    need(0 <= config.fuse.ahead <= 256, "fuse.ahead", "must be between 0 (off) and 256 tokens")
     need(1 <= config.fuse.top_k <= limits.MAX_TOP_K, "fuse.top_k", f"must be between 1 and {limits.MAX_TOP_K}")
     need(config.fuse.rule != "proxy" or bool(config.fuse.base_model), "fuse.base_model",
          "must name the base model when fuse.rule = \"proxy\"")

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17protos/edge_local.proto\x12\x0ftandem.local.v1\"\x0f\n\rStatusRequest\"\x86\x02\n\x0eStatusResponse\x12\r\n\x05state\x18\x01 \x01(\t\x12\r\n\x05\x65rror\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\r\n\x05\x63loud\x18\x04 \x01(\t\x12\x15\n\rcloud_address\x18\x05 \x01(\t\x12\x14\n\x0c\x63loud_detail\x18\x06 \x01(\t\x12\x0b\n\x03pid\x18\x07 \x01(\r\x12\x10\n\x08uptime_s\x18\x08 \x01(\x01\x12\x0e\n\x06load_s\x18\t \x01(\x01\x12\x0e\n\x06socket\x18\n \x01(\t\x12\r\n\x05store\x18\x0b \x01(\t\x12\r\n\x05items\x18\x0c \x01(\r\x12\x15\n\rconversations\x18\r \x01(\r\x12\x17\n\x0f\x61\x63tive_requests\x18\x0e \x01(\r\"\xc6\x01\n\nAskRequest\x12\x13\n\x0binstruction\x18\x01 \x01(\t\x12\x10\n\x08strategy\x18\x02 \x01(\t\x12\x12\n\nmax_tokens\x18\x03 \x01(\r\x12\x13\n\x0btemperature\x18\x04 \x01(\x01\x12\x0c\n\x04seed\x18\x05 \x01(\r\x12\x13\n\x0bhas_context\x18\x06 \x01(\x08\x12\x14\n\x0c\x63ontext_text\x18\x07 \x01(\t\x12\x16\n\x0e\x63ontext_source\x18\x08 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\t \x01(\x04\"{\n\x08\x41skEvent\x12+\n\x07started\x18\x01 \x01(\x0b\x32\x18.tandem.local.v1.StartedH\x00\x12\x0e\n\x04text\x18\x02 \x01(\tH\x00\x12)\n\x06report\x18\x03 \x01(\x0b\x32\x17.tandem.local.v1.ReportH\x00\x42\x07\n\x05\x65vent\"b\n\x07Started\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x02 \x01(\x04\x12\x12\n\nmessage_id\x18\x03 \x01(\x04\x12\x16\n\x0e\x63ontext_source\x18\x04 \x01(\t\"\x16\n\x06Report\x12\x0c\n\x04json\x18\x01 \x01(\t\"#\n\rCancelRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"\x1f\n\x0e\x43\x61ncelResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x32\xe2\x01\n\tEdgeLocal\x12I\n\x06Status\x12\x1e.tandem.local.v1.StatusRequest\x1a\x1f.tandem.local.v1.StatusResponse\x12?\n\x03\x41sk\x12\x1b.tandem.local.v1.AskRequest\x1a\x19.tandem.local.v1.AskEvent0\x01\x12I\n\x06\x43\x61ncel\x12\x1e.tandem.local.v1.CancelRequest\x1a\x1f.tandem.local.v1.CancelResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17protos/edge_local.proto\x12\x0ftandem.local.v1\"\x0f\n\rStatusRequest\"\xb3\x02\n\x0eStatusResponse\x12\r\n\x05state\x18\x01 \x01(\t\x12\r\n\x05\x65rror\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\r\n\x05\x63loud\x18\x04 \x01(\t\x12\x15\n\rcloud_address\x18\x05 \x01(\t\x12\x14\n\x0c\x63loud_detail\x18\x06 \x01(\t\x12\x0b\n\x03pid\x18\x07 \x01(\r\x12\x10\n\x08uptime_s\x18\x08 \x01(\x01\x12\x0e\n\x06load_s\x18\t \x01(\x01\x12\x0e\n\x06socket\x18\n \x01(\t\x12\r\n\x05store\x18\x0b \x01(\t\x12\r\n\x05items\x18\x0c \x01(\r\x12\x15\n\rconversations\x18\r \x01(\r\x12\x17\n\x0f\x61\x63tive_requests\x18\x0e \x01(\r\x12\x15\n\rcached_states\x18\x0f \x01(\r\x12\x14\n\x0c\x63\x61\x63hed_bytes\x18\x10 \x01(\x04\"\xd7\x01\n\nAskRequest\x12\x13\n\x0binstruction\x18\x01 \x01(\t\x12\x10\n\x08strategy\x18\x02 \x01(\t\x12\x12\n\nmax_tokens\x18\x03 \x01(\r\x12\x13\n\x0btemperature\x18\x04 \x01(\x01\x12\x0c\n\x04seed\x18\x05 \x01(\r\x12\x13\n\x0bhas_context\x18\x06 \x01(\x08\x12\x14\n\x0c\x63ontext_text\x18\x07 \x01(\t\x12\x16\n\x0e\x63ontext_source\x18\x08 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\t \x01(\x04\x12\x0f\n\x07\x65\x64it_of\x18\n \x01(\x04\"{\n\x08\x41skEvent\x12+\n\x07started\x18\x01 \x01(\x0b\x32\x18.tandem.local.v1.StartedH\x00\x12\x0e\n\x04text\x18\x02 \x01(\tH\x00\x12)\n\x06report\x18\x03 \x01(\x0b\x32\x17.tandem.local.v1.ReportH\x00\x42\x07\n\x05\x65vent\"{\n\x07Started\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x02 \x01(\x04\x12\x12\n\nmessage_id\x18\x03 \x01(\x04\x12\x16\n\x0e\x63ontext_source\x18\x04 \x01(\t\x12\x17\n\x0fuser_message_id\x18\x05 \x01(\x04\"\x16\n\x06Report\x12\x0c\n\x04json\x18\x01 \x01(\t\"#\n\rCancelRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"\x1f\n\x0e\x43\x61ncelResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x32\xe2\x01\n\tEdgeLocal\x12I\n\x06Status\x12\x1e.tandem.local.v1.StatusRequest\x1a\x1f.tandem.local.v1.StatusResponse\x12?\n\x03\x41sk\x12\x1b.tandem.local.v1.AskRequest\x1a\x19.tandem.local.v1.AskEvent0\x01\x12I\n\x06\x43\x61ncel\x12\x1e.tandem.local.v1.CancelRequest\x1a\x1f.tandem.local.v1.CancelResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,19 +34,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STATUSREQUEST']._serialized_start=44
   _globals['_STATUSREQUEST']._serialized_end=59
   _globals['_STATUSRESPONSE']._serialized_start=62
-  _globals['_STATUSRESPONSE']._serialized_end=324
-  _globals['_ASKREQUEST']._serialized_start=327
-  _globals['_ASKREQUEST']._serialized_end=525
-  _globals['_ASKEVENT']._serialized_start=527
-  _globals['_ASKEVENT']._serialized_end=650
-  _globals['_STARTED']._serialized_start=652
-  _globals['_STARTED']._serialized_end=750
-  _globals['_REPORT']._serialized_start=752
-  _globals['_REPORT']._serialized_end=774
-  _globals['_CANCELREQUEST']._serialized_start=776
-  _globals['_CANCELREQUEST']._serialized_end=811
-  _globals['_CANCELRESPONSE']._serialized_start=813
-  _globals['_CANCELRESPONSE']._serialized_end=844
-  _globals['_EDGELOCAL']._serialized_start=847
-  _globals['_EDGELOCAL']._serialized_end=1073
+  _globals['_STATUSRESPONSE']._serialized_end=369
+  _globals['_ASKREQUEST']._serialized_start=372
+  _globals['_ASKREQUEST']._serialized_end=587
+  _globals['_ASKEVENT']._serialized_start=589
+  _globals['_ASKEVENT']._serialized_end=712
+  _globals['_STARTED']._serialized_start=714
+  _globals['_STARTED']._serialized_end=837
+  _globals['_REPORT']._serialized_start=839
+  _globals['_REPORT']._serialized_end=861
+  _globals['_CANCELREQUEST']._serialized_start=863
+  _globals['_CANCELREQUEST']._serialized_end=898
+  _globals['_CANCELRESPONSE']._serialized_start=900
+  _globals['_CANCELRESPONSE']._serialized_end=931
+  _globals['_EDGELOCAL']._serialized_start=934
+  _globals['_EDGELOCAL']._serialized_end=1160
 # @@protoc_insertion_point(module_scope)

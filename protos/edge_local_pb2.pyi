@@ -10,7 +10,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatusResponse(_message.Message):
-    __slots__ = ("state", "error", "model", "cloud", "cloud_address", "cloud_detail", "pid", "uptime_s", "load_s", "socket", "store", "items", "conversations", "active_requests")
+    __slots__ = ("state", "error", "model", "cloud", "cloud_address", "cloud_detail", "pid", "uptime_s", "load_s", "socket", "store", "items", "conversations", "active_requests", "cached_states", "cached_bytes")
     STATE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +25,8 @@ class StatusResponse(_message.Message):
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     CONVERSATIONS_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    CACHED_STATES_FIELD_NUMBER: _ClassVar[int]
+    CACHED_BYTES_FIELD_NUMBER: _ClassVar[int]
     state: str
     error: str
     model: str
@@ -39,10 +41,12 @@ class StatusResponse(_message.Message):
     items: int
     conversations: int
     active_requests: int
-    def __init__(self, state: _Optional[str] = ..., error: _Optional[str] = ..., model: _Optional[str] = ..., cloud: _Optional[str] = ..., cloud_address: _Optional[str] = ..., cloud_detail: _Optional[str] = ..., pid: _Optional[int] = ..., uptime_s: _Optional[float] = ..., load_s: _Optional[float] = ..., socket: _Optional[str] = ..., store: _Optional[str] = ..., items: _Optional[int] = ..., conversations: _Optional[int] = ..., active_requests: _Optional[int] = ...) -> None: ...
+    cached_states: int
+    cached_bytes: int
+    def __init__(self, state: _Optional[str] = ..., error: _Optional[str] = ..., model: _Optional[str] = ..., cloud: _Optional[str] = ..., cloud_address: _Optional[str] = ..., cloud_detail: _Optional[str] = ..., pid: _Optional[int] = ..., uptime_s: _Optional[float] = ..., load_s: _Optional[float] = ..., socket: _Optional[str] = ..., store: _Optional[str] = ..., items: _Optional[int] = ..., conversations: _Optional[int] = ..., active_requests: _Optional[int] = ..., cached_states: _Optional[int] = ..., cached_bytes: _Optional[int] = ...) -> None: ...
 
 class AskRequest(_message.Message):
-    __slots__ = ("instruction", "strategy", "max_tokens", "temperature", "seed", "has_context", "context_text", "context_source", "conversation_id")
+    __slots__ = ("instruction", "strategy", "max_tokens", "temperature", "seed", "has_context", "context_text", "context_source", "conversation_id", "edit_of")
     INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +56,7 @@ class AskRequest(_message.Message):
     CONTEXT_TEXT_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_SOURCE_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    EDIT_OF_FIELD_NUMBER: _ClassVar[int]
     instruction: str
     strategy: str
     max_tokens: int
@@ -61,7 +66,8 @@ class AskRequest(_message.Message):
     context_text: str
     context_source: str
     conversation_id: int
-    def __init__(self, instruction: _Optional[str] = ..., strategy: _Optional[str] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., seed: _Optional[int] = ..., has_context: _Optional[bool] = ..., context_text: _Optional[str] = ..., context_source: _Optional[str] = ..., conversation_id: _Optional[int] = ...) -> None: ...
+    edit_of: int
+    def __init__(self, instruction: _Optional[str] = ..., strategy: _Optional[str] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., seed: _Optional[int] = ..., has_context: _Optional[bool] = ..., context_text: _Optional[str] = ..., context_source: _Optional[str] = ..., conversation_id: _Optional[int] = ..., edit_of: _Optional[int] = ...) -> None: ...
 
 class AskEvent(_message.Message):
     __slots__ = ("started", "text", "report")
@@ -74,16 +80,18 @@ class AskEvent(_message.Message):
     def __init__(self, started: _Optional[_Union[Started, _Mapping]] = ..., text: _Optional[str] = ..., report: _Optional[_Union[Report, _Mapping]] = ...) -> None: ...
 
 class Started(_message.Message):
-    __slots__ = ("request_id", "conversation_id", "message_id", "context_source")
+    __slots__ = ("request_id", "conversation_id", "message_id", "context_source", "user_message_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    USER_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     conversation_id: int
     message_id: int
     context_source: str
-    def __init__(self, request_id: _Optional[str] = ..., conversation_id: _Optional[int] = ..., message_id: _Optional[int] = ..., context_source: _Optional[str] = ...) -> None: ...
+    user_message_id: int
+    def __init__(self, request_id: _Optional[str] = ..., conversation_id: _Optional[int] = ..., message_id: _Optional[int] = ..., context_source: _Optional[str] = ..., user_message_id: _Optional[int] = ...) -> None: ...
 
 class Report(_message.Message):
     __slots__ = ("json",)

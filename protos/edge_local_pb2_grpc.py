@@ -63,6 +63,7 @@ class EdgeLocalServicer:
 
     def Ask(self, request, context):
         """Answer one instruction: Started, then text pieces, then the Report. Waits while loading.
+        In a conversation, the model is given its earlier turns (the active branch).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

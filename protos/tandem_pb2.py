@@ -24,39 +24,41 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13protos/tandem.proto\x12\ttandem.v1\"\r\n\x0bInfoRequest\"\x9c\x01\n\x0cInfoResponse\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x19\n\x11vocab_fingerprint\x18\x02 \x01(\t\x12\x0f\n\x07n_vocab\x18\x03 \x01(\r\x12\r\n\x05n_ctx\x18\x04 \x01(\r\x12\x14\n\x0c\x63\x61pabilities\x18\x05 \x03(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x06 \x01(\t\x12\x18\n\x10max_tokens_limit\x18\x07 \x01(\r\"\x9d\x01\n\x0fGenerateRequest\x12\x0e\n\x06prompt\x18\x01 \x01(\t\x12\x0b\n\x03raw\x18\x02 \x01(\x08\x12\x0e\n\x06system\x18\x03 \x01(\t\x12\x12\n\nmax_tokens\x18\x04 \x01(\r\x12\x13\n\x0btemperature\x18\x05 \x01(\x02\x12\x0c\n\x04seed\x18\x06 \x01(\r\x12\x0c\n\x04stop\x18\x07 \x03(\t\x12\x18\n\x10\x63ontains_context\x18\x08 \x01(\x08\"\x92\x01\n\rGenerateChunk\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x11\n\ttoken_ids\x18\x02 \x03(\r\x12.\n\rfinish_reason\x18\x03 \x01(\x0e\x32\x17.tandem.v1.FinishReason\x12\x15\n\rprompt_tokens\x18\x04 \x01(\r\x12\x19\n\x11\x63ompletion_tokens\x18\x05 \x01(\r\"Z\n\rSketchRequest\x12\x13\n\x0binstruction\x18\x01 \x01(\t\x12\x12\n\nmax_points\x18\x02 \x01(\r\x12\x12\n\nmax_tokens\x18\x03 \x01(\r\x12\x0c\n\x04seed\x18\x04 \x01(\r\"`\n\x0eSketchResponse\x12\x0e\n\x06points\x18\x01 \x03(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x15\n\rprompt_tokens\x18\x03 \x01(\r\x12\x19\n\x11\x63ompletion_tokens\x18\x04 \x01(\r\"S\n\x0b\x46useRequest\x12!\n\x04open\x18\x01 \x01(\x0b\x32\x13.tandem.v1.FuseOpen\x12!\n\x04step\x18\x02 \x01(\x0b\x32\x13.tandem.v1.FuseStep\"T\n\x08\x46useOpen\x12\x19\n\x11vocab_fingerprint\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\x0e\n\x06system\x18\x03 \x01(\t\x12\r\n\x05top_k\x18\x04 \x01(\r\"\'\n\nFuseAppend\x12\x0b\n\x03ids\x18\x01 \x03(\r\x12\x0c\n\x04text\x18\x02 \x01(\t\"R\n\x08\x46useStep\x12\x0c\n\x04keep\x18\x01 \x01(\r\x12%\n\x06\x61ppend\x18\x02 \x03(\x0b\x32\x15.tandem.v1.FuseAppend\x12\x11\n\tdraft_ids\x18\x03 \x03(\r\"%\n\x04TopK\x12\x0b\n\x03ids\x18\x01 \x03(\r\x12\x10\n\x08logprobs\x18\x02 \x03(\x02\"J\n\x0c\x46useResponse\x12\"\n\tpositions\x18\x01 \x03(\x0b\x32\x0f.tandem.v1.TopK\x12\x16\n\x0esession_tokens\x18\x02 \x01(\r*z\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x19\n\x15\x46INISH_REASON_CONTEXT\x10\x03\x32\x85\x02\n\nCloudModel\x12\x37\n\x04Info\x12\x16.tandem.v1.InfoRequest\x1a\x17.tandem.v1.InfoResponse\x12\x42\n\x08Generate\x12\x1a.tandem.v1.GenerateRequest\x1a\x18.tandem.v1.GenerateChunk0\x01\x12=\n\x06Sketch\x12\x18.tandem.v1.SketchRequest\x1a\x19.tandem.v1.SketchResponse\x12;\n\x04\x46use\x12\x16.tandem.v1.FuseRequest\x1a\x17.tandem.v1.FuseResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13protos/tandem.proto\x12\ttandem.v1\"\r\n\x0bInfoRequest\"\x9c\x01\n\x0cInfoResponse\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x19\n\x11vocab_fingerprint\x18\x02 \x01(\t\x12\x0f\n\x07n_vocab\x18\x03 \x01(\r\x12\r\n\x05n_ctx\x18\x04 \x01(\r\x12\x14\n\x0c\x63\x61pabilities\x18\x05 \x03(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x06 \x01(\t\x12\x18\n\x10max_tokens_limit\x18\x07 \x01(\r\"\xbf\x01\n\x0fGenerateRequest\x12\x0e\n\x06prompt\x18\x01 \x01(\t\x12\x0b\n\x03raw\x18\x02 \x01(\x08\x12\x0e\n\x06system\x18\x03 \x01(\t\x12\x12\n\nmax_tokens\x18\x04 \x01(\r\x12\x13\n\x0btemperature\x18\x05 \x01(\x02\x12\x0c\n\x04seed\x18\x06 \x01(\r\x12\x0c\n\x04stop\x18\x07 \x03(\t\x12\x18\n\x10\x63ontains_context\x18\x08 \x01(\x08\x12 \n\x07history\x18\t \x03(\x0b\x32\x0f.tandem.v1.Turn\"+\n\x04Turn\x12\x13\n\x0binstruction\x18\x01 \x01(\t\x12\x0e\n\x06\x61nswer\x18\x02 \x01(\t\"\x92\x01\n\rGenerateChunk\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x11\n\ttoken_ids\x18\x02 \x03(\r\x12.\n\rfinish_reason\x18\x03 \x01(\x0e\x32\x17.tandem.v1.FinishReason\x12\x15\n\rprompt_tokens\x18\x04 \x01(\r\x12\x19\n\x11\x63ompletion_tokens\x18\x05 \x01(\r\"|\n\rSketchRequest\x12\x13\n\x0binstruction\x18\x01 \x01(\t\x12\x12\n\nmax_points\x18\x02 \x01(\r\x12\x12\n\nmax_tokens\x18\x03 \x01(\r\x12\x0c\n\x04seed\x18\x04 \x01(\r\x12 \n\x07history\x18\x05 \x03(\x0b\x32\x0f.tandem.v1.Turn\"`\n\x0eSketchResponse\x12\x0e\n\x06points\x18\x01 \x03(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x15\n\rprompt_tokens\x18\x03 \x01(\r\x12\x19\n\x11\x63ompletion_tokens\x18\x04 \x01(\r\"S\n\x0b\x46useRequest\x12!\n\x04open\x18\x01 \x01(\x0b\x32\x13.tandem.v1.FuseOpen\x12!\n\x04step\x18\x02 \x01(\x0b\x32\x13.tandem.v1.FuseStep\"v\n\x08\x46useOpen\x12\x19\n\x11vocab_fingerprint\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\x0e\n\x06system\x18\x03 \x01(\t\x12\r\n\x05top_k\x18\x04 \x01(\r\x12 \n\x07history\x18\x05 \x03(\x0b\x32\x0f.tandem.v1.Turn\"\'\n\nFuseAppend\x12\x0b\n\x03ids\x18\x01 \x03(\r\x12\x0c\n\x04text\x18\x02 \x01(\t\"R\n\x08\x46useStep\x12\x0c\n\x04keep\x18\x01 \x01(\r\x12%\n\x06\x61ppend\x18\x02 \x03(\x0b\x32\x15.tandem.v1.FuseAppend\x12\x11\n\tdraft_ids\x18\x03 \x03(\r\"%\n\x04TopK\x12\x0b\n\x03ids\x18\x01 \x03(\r\x12\x10\n\x08logprobs\x18\x02 \x03(\x02\"J\n\x0c\x46useResponse\x12\"\n\tpositions\x18\x01 \x03(\x0b\x32\x0f.tandem.v1.TopK\x12\x16\n\x0esession_tokens\x18\x02 \x01(\r*z\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x19\n\x15\x46INISH_REASON_CONTEXT\x10\x03\x32\x85\x02\n\nCloudModel\x12\x37\n\x04Info\x12\x16.tandem.v1.InfoRequest\x1a\x17.tandem.v1.InfoResponse\x12\x42\n\x08Generate\x12\x1a.tandem.v1.GenerateRequest\x1a\x18.tandem.v1.GenerateChunk0\x01\x12=\n\x06Sketch\x12\x18.tandem.v1.SketchRequest\x1a\x19.tandem.v1.SketchResponse\x12;\n\x04\x46use\x12\x16.tandem.v1.FuseRequest\x1a\x17.tandem.v1.FuseResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'protos.tandem_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FINISHREASON']._serialized_start=1118
-  _globals['_FINISHREASON']._serialized_end=1240
+  _globals['_FINISHREASON']._serialized_start=1265
+  _globals['_FINISHREASON']._serialized_end=1387
   _globals['_INFOREQUEST']._serialized_start=34
   _globals['_INFOREQUEST']._serialized_end=47
   _globals['_INFORESPONSE']._serialized_start=50
   _globals['_INFORESPONSE']._serialized_end=206
   _globals['_GENERATEREQUEST']._serialized_start=209
-  _globals['_GENERATEREQUEST']._serialized_end=366
-  _globals['_GENERATECHUNK']._serialized_start=369
-  _globals['_GENERATECHUNK']._serialized_end=515
-  _globals['_SKETCHREQUEST']._serialized_start=517
-  _globals['_SKETCHREQUEST']._serialized_end=607
-  _globals['_SKETCHRESPONSE']._serialized_start=609
-  _globals['_SKETCHRESPONSE']._serialized_end=705
-  _globals['_FUSEREQUEST']._serialized_start=707
-  _globals['_FUSEREQUEST']._serialized_end=790
-  _globals['_FUSEOPEN']._serialized_start=792
-  _globals['_FUSEOPEN']._serialized_end=876
-  _globals['_FUSEAPPEND']._serialized_start=878
-  _globals['_FUSEAPPEND']._serialized_end=917
-  _globals['_FUSESTEP']._serialized_start=919
-  _globals['_FUSESTEP']._serialized_end=1001
-  _globals['_TOPK']._serialized_start=1003
-  _globals['_TOPK']._serialized_end=1040
-  _globals['_FUSERESPONSE']._serialized_start=1042
-  _globals['_FUSERESPONSE']._serialized_end=1116
-  _globals['_CLOUDMODEL']._serialized_start=1243
-  _globals['_CLOUDMODEL']._serialized_end=1504
+  _globals['_GENERATEREQUEST']._serialized_end=400
+  _globals['_TURN']._serialized_start=402
+  _globals['_TURN']._serialized_end=445
+  _globals['_GENERATECHUNK']._serialized_start=448
+  _globals['_GENERATECHUNK']._serialized_end=594
+  _globals['_SKETCHREQUEST']._serialized_start=596
+  _globals['_SKETCHREQUEST']._serialized_end=720
+  _globals['_SKETCHRESPONSE']._serialized_start=722
+  _globals['_SKETCHRESPONSE']._serialized_end=818
+  _globals['_FUSEREQUEST']._serialized_start=820
+  _globals['_FUSEREQUEST']._serialized_end=903
+  _globals['_FUSEOPEN']._serialized_start=905
+  _globals['_FUSEOPEN']._serialized_end=1023
+  _globals['_FUSEAPPEND']._serialized_start=1025
+  _globals['_FUSEAPPEND']._serialized_end=1064
+  _globals['_FUSESTEP']._serialized_start=1066
+  _globals['_FUSESTEP']._serialized_end=1148
+  _globals['_TOPK']._serialized_start=1150
+  _globals['_TOPK']._serialized_end=1187
+  _globals['_FUSERESPONSE']._serialized_start=1189
+  _globals['_FUSERESPONSE']._serialized_end=1263
+  _globals['_CLOUDMODEL']._serialized_start=1390
+  _globals['_CLOUDMODEL']._serialized_end=1651
 # @@protoc_insertion_point(module_scope)

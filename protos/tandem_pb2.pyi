@@ -41,7 +41,7 @@ class InfoResponse(_message.Message):
     def __init__(self, model_id: _Optional[str] = ..., vocab_fingerprint: _Optional[str] = ..., n_vocab: _Optional[int] = ..., n_ctx: _Optional[int] = ..., capabilities: _Optional[_Iterable[str]] = ..., backend: _Optional[str] = ..., max_tokens_limit: _Optional[int] = ...) -> None: ...
 
 class GenerateRequest(_message.Message):
-    __slots__ = ("prompt", "raw", "system", "max_tokens", "temperature", "seed", "stop", "contains_context")
+    __slots__ = ("prompt", "raw", "system", "max_tokens", "temperature", "seed", "stop", "contains_context", "history")
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     RAW_FIELD_NUMBER: _ClassVar[int]
     SYSTEM_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +50,7 @@ class GenerateRequest(_message.Message):
     SEED_FIELD_NUMBER: _ClassVar[int]
     STOP_FIELD_NUMBER: _ClassVar[int]
     CONTAINS_CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
     prompt: str
     raw: bool
     system: str
@@ -58,7 +59,16 @@ class GenerateRequest(_message.Message):
     seed: int
     stop: _containers.RepeatedScalarFieldContainer[str]
     contains_context: bool
-    def __init__(self, prompt: _Optional[str] = ..., raw: _Optional[bool] = ..., system: _Optional[str] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., seed: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., contains_context: _Optional[bool] = ...) -> None: ...
+    history: _containers.RepeatedCompositeFieldContainer[Turn]
+    def __init__(self, prompt: _Optional[str] = ..., raw: _Optional[bool] = ..., system: _Optional[str] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., seed: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., contains_context: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[Turn, _Mapping]]] = ...) -> None: ...
+
+class Turn(_message.Message):
+    __slots__ = ("instruction", "answer")
+    INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    instruction: str
+    answer: str
+    def __init__(self, instruction: _Optional[str] = ..., answer: _Optional[str] = ...) -> None: ...
 
 class GenerateChunk(_message.Message):
     __slots__ = ("text", "token_ids", "finish_reason", "prompt_tokens", "completion_tokens")
@@ -75,16 +85,18 @@ class GenerateChunk(_message.Message):
     def __init__(self, text: _Optional[str] = ..., token_ids: _Optional[_Iterable[int]] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ...) -> None: ...
 
 class SketchRequest(_message.Message):
-    __slots__ = ("instruction", "max_points", "max_tokens", "seed")
+    __slots__ = ("instruction", "max_points", "max_tokens", "seed", "history")
     INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
     MAX_POINTS_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
     instruction: str
     max_points: int
     max_tokens: int
     seed: int
-    def __init__(self, instruction: _Optional[str] = ..., max_points: _Optional[int] = ..., max_tokens: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
+    history: _containers.RepeatedCompositeFieldContainer[Turn]
+    def __init__(self, instruction: _Optional[str] = ..., max_points: _Optional[int] = ..., max_tokens: _Optional[int] = ..., seed: _Optional[int] = ..., history: _Optional[_Iterable[_Union[Turn, _Mapping]]] = ...) -> None: ...
 
 class SketchResponse(_message.Message):
     __slots__ = ("points", "text", "prompt_tokens", "completion_tokens")
@@ -107,16 +119,18 @@ class FuseRequest(_message.Message):
     def __init__(self, open: _Optional[_Union[FuseOpen, _Mapping]] = ..., step: _Optional[_Union[FuseStep, _Mapping]] = ...) -> None: ...
 
 class FuseOpen(_message.Message):
-    __slots__ = ("vocab_fingerprint", "prompt", "system", "top_k")
+    __slots__ = ("vocab_fingerprint", "prompt", "system", "top_k", "history")
     VOCAB_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     SYSTEM_FIELD_NUMBER: _ClassVar[int]
     TOP_K_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
     vocab_fingerprint: str
     prompt: str
     system: str
     top_k: int
-    def __init__(self, vocab_fingerprint: _Optional[str] = ..., prompt: _Optional[str] = ..., system: _Optional[str] = ..., top_k: _Optional[int] = ...) -> None: ...
+    history: _containers.RepeatedCompositeFieldContainer[Turn]
+    def __init__(self, vocab_fingerprint: _Optional[str] = ..., prompt: _Optional[str] = ..., system: _Optional[str] = ..., top_k: _Optional[int] = ..., history: _Optional[_Iterable[_Union[Turn, _Mapping]]] = ...) -> None: ...
 
 class FuseAppend(_message.Message):
     __slots__ = ("ids", "text")

@@ -9,6 +9,7 @@ so that llama-cpp-python's own calls (generate, prefix reuse) still work afterwa
 from __future__ import annotations
 
 import ctypes
+import mmap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -136,19 +137,26 @@ def sync_to(llm, tokens: Sequence[int], logit_rows: int = 1) -> np.ndarray:
 class SavedSequence:
     """The KV cache of one sequence, copied out of the context (for switching sessions)."""
 
-    data: bytes
+    data: mmap.mmap | bytes  # llama.cpp's serialized sequence state
     tokens: list[int]
 
 
 def save(llm) -> SavedSequence:
-    """Copy sequence 0's KV cache and its tokens out of the context (for `restore`); the context is left as it is."""
+    """Copy sequence 0's KV cells (and its tokens) out of the context (for `restore`); the context is left as it is.
+
+    The copy is an anonymous memory map of its own, written in place: dropping it gives the
+    memory back to the system at once (freed malloc blocks of many MB stay in the heap once
+    glibc has raised its mmap threshold, so a process that keeps replacing saved states grows).
+    """
     import llama_cpp
 
     ctx = llm._ctx.ctx
     size = llama_cpp.llama_state_seq_get_size(ctx, 0)
-    buffer = (ctypes.c_uint8 * size)()
-    written = llama_cpp.llama_state_seq_get_data(ctx, buffer, size, 0)
-    return SavedSequence(bytes(buffer[:written]), committed(llm))
+    buffer = mmap.mmap(-1, max(size, 1))
+    view = (ctypes.c_uint8 * size).from_buffer(buffer)
+    written = llama_cpp.llama_state_seq_get_data(ctx, view, size, 0)
+    del view  # the buffer may be closed only once no ctypes array points into it
+    return SavedSequence(buffer if written == size else buffer[:written], committed(llm))
 
 
 def restore(llm, saved: SavedSequence) -> None:
@@ -157,7 +165,11 @@ def restore(llm, saved: SavedSequence) -> None:
 
     llm._ctx.kv_cache_seq_rm(-1, 0, -1)
     forget_prefill(llm)
-    buffer = (ctypes.c_uint8 * len(saved.data)).from_buffer_copy(saved.data)
+    size = len(saved.data)
+    if isinstance(saved.data, mmap.mmap):  # read in place, no copy
+        buffer = (ctypes.c_uint8 * size).from_buffer(saved.data)
+    else:
+        buffer = (ctypes.c_uint8 * size).from_buffer_copy(saved.data)
     if llama_cpp.llama_state_seq_set_data(llm._ctx.ctx, buffer, len(saved.data), 0) == 0:
         raise RuntimeError("llama.cpp could not restore a saved sequence")
     n = len(saved.tokens)

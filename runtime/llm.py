@@ -49,8 +49,12 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def load_llama(path: Path, n_ctx: int, n_threads: int = 0, seed: int = 0, logits_all: bool = False):
-    """Open a GGUF file; raise ModelError with a fix if llama.cpp refuses it."""
+def load_llama(path: Path, n_ctx: int, n_threads: int = 0, seed: int = 0, logits_all: bool = False,
+               n_batch: int = 512):
+    """Open a GGUF file; raise ModelError with a fix if llama.cpp refuses it.
+
+    `n_batch` is the most tokens one decode call takes; llama.cpp sizes its compute buffers by it.
+    """
     from llama_cpp import Llama  # heavy import, deferred
 
     try:
@@ -62,6 +66,7 @@ def load_llama(path: Path, n_ctx: int, n_threads: int = 0, seed: int = 0, logits
                 n_threads_batch=default_threads(n_threads),
                 seed=seed,
                 logits_all=logits_all,
+                n_batch=n_batch,
                 verbose=False,
             )
     except (ValueError, RuntimeError) as exc:

@@ -29,6 +29,8 @@ from tui.privacy_pane import PrivacyScreen
 from tui.status_bar import StatusBar
 from tui.streaming import ThreadedIterator
 
+PROMPT_PLACEHOLDER = "Ask tandem to write something… (Enter sends)"
+
 
 class TandemChat(App):
     """Chat with the edge agent; see what each answer sent to the cloud."""
@@ -40,12 +42,19 @@ class TandemChat(App):
 
     # The description shows in the key bar; the tooltip is the longer line in the help (F1).
     BINDINGS = [
-        Binding("escape", "stop", "Stop", tooltip="Stop the answer being written (the text so far is kept)"),
+        Binding("escape", "stop", "Stop",
+                tooltip="Stop the answer being written (the text so far is kept), or cancel an edit"),
         Binding("ctrl+n", "new_chat", "New", tooltip="Start a new chat"),
         Binding("ctrl+t", "pick_strategy", "Strategy", tooltip="Pick how answers are made (what the cloud gets)"),
         Binding("ctrl+p", "privacy", "Privacy", tooltip="What left this device for the selected answer"),
         Binding("ctrl+o", "context", "Context", tooltip="Your private notes and documents"),
         Binding("ctrl+l", "chats", "Chats", tooltip="Go to the list of chats (Enter opens one)"),
+        Binding("ctrl+r", "edit_turn", "Edit turn", show=False,
+                tooltip="Edit the selected answer's instruction and ask again: the chat forks there "
+                        "(the old branch is kept; Esc cancels the edit)"),
+        Binding("ctrl+up", "select_step(-1)", "Previous answer", show=False,
+                tooltip="Select the previous answer (for Ctrl+P and Ctrl+R)"),
+        Binding("ctrl+down", "select_step(1)", "Next answer", show=False, tooltip="Select the next answer"),
         Binding("ctrl+b", "toggle_sidebar", "Show/hide chats", show=False),
         Binding("pageup", "scroll_log(-1)", "Scroll the chat up", show=False),
         Binding("pagedown", "scroll_log(1)", "Scroll the chat down", show=False),
@@ -56,7 +65,7 @@ class TandemChat(App):
     generating: reactive[bool] = reactive(False, bindings=True)
 
     def __init__(self, backend: ChatBackend, strategy: str | None = None, cloud_probe_s: float = 5.0,
-                 browse_root: Path | None = None) -> None:
+                 browse_root: Path | None = None, conversation_id: int | None = None) -> None:
         super().__init__()
         self.backend = backend
         self.store = backend.store
@@ -67,6 +76,8 @@ class TandemChat(App):
         self.cloud_probe_s = cloud_probe_s
         self.browse_root = browse_root
         self.conversation_id: int | None = None  # None: a new chat, created on the first question
+        self.initial_conversation = conversation_id  # opened on start (`tandem chat --continue`)
+        self.editing: AnswerView | None = None  # the turn whose instruction is being edited (Ctrl+R)
         self.turn: ChatTurn | None = None  # the answer being written, and where it is shown
         self.turn_view: AnswerView | None = None
         self.selected: AnswerView | None = None
@@ -79,7 +90,7 @@ class TandemChat(App):
             yield Sidebar(id="sidebar")
             with Vertical(id="chat"):
                 yield ChatLog(id="log")
-                yield Input(placeholder="Ask tandem to write something… (Enter sends)", id="prompt")
+                yield Input(placeholder=PROMPT_PLACEHOLDER, id="prompt")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -99,18 +110,22 @@ class TandemChat(App):
         self.status.mode = self.backend.mode
         self.status.strategy = self.strategy
         self.status.model = self.backend.model_state()
+        if self.initial_conversation is not None:
+            await self.open_conversation(self.initial_conversation)
+        else:
+            await self.log_view.show_messages([])
         await self.refresh_conversations()
-        await self.log_view.show_messages([])
         self.query_one("#prompt", Input).focus()
         self.load_models()
         self.probe_cloud()
         self.set_interval(self.cloud_probe_s, self.probe_cloud)
 
-    CHAT_ACTIONS = {"new_chat", "pick_strategy", "privacy", "context", "chats", "toggle_sidebar", "scroll_log"}
+    CHAT_ACTIONS = {"new_chat", "pick_strategy", "privacy", "context", "chats", "toggle_sidebar", "scroll_log",
+                    "edit_turn", "select_step"}
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "stop":
-            return self.generating  # Esc shows (and works) only while an answer is written
+        if action == "stop":  # Esc shows (and works) only while an answer is written or a turn edited
+            return self.generating or (self.editing is not None and len(self.screen_stack) == 1)
         if action in self.CHAT_ACTIONS:
             return len(self.screen_stack) == 1  # not from inside a pane or dialog: Esc first
         return True
@@ -150,15 +165,20 @@ class TandemChat(App):
                         severity="warning")
             return
         self.generating = True  # before any await: a second Enter must not start a second answer
+        edit_of = self.editing.question_id if self.editing is not None and self.conversation_id is not None else None
         try:
             if self.conversation_id is None:
                 self.conversation_id = self.store.create_conversation(short_title(question)).id
-            turn = self.backend.ask(self.conversation_id, question, self.strategy)
+            turn = self.backend.ask(self.conversation_id, question, self.strategy, edit_of=edit_of)
         except Exception as exc:  # e.g. the store cannot be written
             self.generating = False
             self.notify(f"Cannot ask: {exc}", severity="error", timeout=10, markup=False)
             return
         event.input.value = ""
+        if edit_of is not None:  # the log shows the new branch: the turns before the edited one
+            self.end_edit()
+            edited = self.store.get_message(edit_of)
+            await self.log_view.show_messages(self.store.branch(edited.parent_id) if edited.parent_id else [])
         view = await self.log_view.add_turn(question, self.strategy)
         self.select_answer(view)
         self.stream_answer(turn, view)
@@ -188,12 +208,17 @@ class TandemChat(App):
         meta = dict(turn.meta)
         if error and not meta.get("error"):
             meta["error"] = error
+        view.question_id = turn.user_message_id
         view.finish(meta, complete=turn.complete and not error)
         if wire(meta)[0] or meta.get("fallback"):
             self.probe_cloud()
         await self.refresh_conversations()
 
     def action_stop(self) -> None:
+        if self.turn is None and self.editing is not None:
+            self.end_edit()
+            self.query_one("#prompt", Input).value = ""
+            return
         if self.turn is not None:
             self.turn.cancel()
             if self.turn_view is not None:
@@ -210,6 +235,43 @@ class TandemChat(App):
     @on(AnswerView.Selected)
     def answer_clicked(self, event: AnswerView.Selected) -> None:
         self.select_answer(event.answer)
+
+    def action_select_step(self, delta: int) -> None:
+        """Select the answer `delta` steps from the selected one (Ctrl+Up/Down)."""
+        answers = self.log_view.answers
+        if not answers:
+            return
+        index = answers.index(self.selected) if self.selected in answers else len(answers)
+        view = answers[max(0, min(len(answers) - 1, index + delta))]
+        self.select_answer(view)
+        self.log_view.scroll_to_widget(view, animate=False)
+
+    # -- editing an earlier turn -----------------------------------------------------------------
+
+    def action_edit_turn(self) -> None:
+        """Put the selected turn's instruction in the prompt; Enter asks it again on a new branch."""
+        if self._busy():
+            return
+        view = self.selected
+        if view is None or not view.question_id:
+            self.notify("Select an answer first (click it, or Ctrl+↑/↓), then Ctrl+R edits its instruction.",
+                        severity="warning")
+            return
+        self.editing = view
+        prompt = self.query_one("#prompt", Input)
+        prompt.value = view.question
+        prompt.placeholder = "Edit the instruction; Enter asks again from there (a new branch), Esc cancels"
+        prompt.add_class("editing")
+        prompt.focus()
+        self.refresh_bindings()
+
+    def end_edit(self) -> None:
+        """Leave editing: the prompt asks a new turn again."""
+        self.editing = None
+        prompt = self.query_one("#prompt", Input)
+        prompt.placeholder = PROMPT_PLACEHOLDER
+        prompt.remove_class("editing")
+        self.refresh_bindings()
 
     def action_privacy(self) -> None:
         answers = self.log_view.answers
@@ -253,6 +315,8 @@ class TandemChat(App):
         return self.generating
 
     async def open_conversation(self, conversation_id: int | None) -> None:
+        if self.editing is not None:
+            self.end_edit()
         self.conversation_id = conversation_id
         self.selected = None
         messages = self.store.messages(conversation_id) if conversation_id is not None else []

@@ -56,6 +56,7 @@ class ChatTurn(Protocol):
 
     meta: dict[str, Any]  # see tui/badges.py
     complete: bool  # False if it was cancelled or failed
+    user_message_id: int  # the instruction's message in the store, once the turn started (0 before)
 
     def pieces(self) -> Iterator[str]: ...
 
@@ -79,8 +80,10 @@ class ChatBackend(Protocol):
     def cloud_status(self) -> str:
         """'connected', 'offline' or 'degraded' (blocking: a health probe)."""
 
-    def ask(self, conversation_id: int, instruction: str, strategy: str) -> ChatTurn:
-        """Return the answer to stream into the conversation (nothing runs until iterated)."""
+    def ask(self, conversation_id: int, instruction: str, strategy: str, edit_of: int | None = None) -> ChatTurn:
+        """Return the answer to stream into the conversation (nothing runs until iterated); the model
+        is given the conversation's earlier turns. `edit_of`: in place of that earlier instruction,
+        on a new branch."""
 
     def audit_entries(self, request_id: str) -> list[AuditEntry]: ...
 
@@ -154,8 +157,8 @@ class InProcessBackend:
             return "degraded"  # it answers health checks but not our requests (e.g. too slow)
         return status
 
-    def ask(self, conversation_id: int, instruction: str, strategy: str) -> InProcessTurn:
-        return InProcessTurn(self, conversation_id, instruction, strategy)
+    def ask(self, conversation_id: int, instruction: str, strategy: str, edit_of: int | None = None) -> InProcessTurn:
+        return InProcessTurn(self, conversation_id, instruction, strategy, edit_of)
 
     def audit_entries(self, request_id: str) -> list[AuditEntry]:
         return AuditLog(self.config.privacy.audit_path()).entries(request_id=request_id) if request_id else []
@@ -176,13 +179,16 @@ class InProcessBackend:
 class InProcessTurn:
     """One answer from the answer service in this process, written to the store as it streams."""
 
-    def __init__(self, backend: InProcessBackend, conversation_id: int, instruction: str, strategy: str) -> None:
+    def __init__(self, backend: InProcessBackend, conversation_id: int, instruction: str, strategy: str,
+                 edit_of: int | None = None) -> None:
         self.backend = backend
         self.conversation_id = conversation_id
         self.instruction = instruction
         self.strategy = strategy
+        self.edit_of = edit_of
         self.meta: dict[str, Any] = {"strategy": strategy}
         self.complete = False
+        self.user_message_id = 0
         self._cancelled = threading.Event()
         self._turn: Turn | None = None
 
@@ -197,7 +203,8 @@ class InProcessTurn:
         request = AskRequest(instruction=self.instruction, strategy=self.strategy,  # context: from the store
                              max_tokens=edge.max_tokens, temperature=edge.temperature, seed=edge.seed)
         try:
-            turn = self._turn = backend.service.start(request, self.conversation_id)  # records the user's turn
+            turn = self._turn = backend.service.start(request, self.conversation_id, self.edit_of)  # records the user's turn
+            self.user_message_id = turn.user_message_id
         except Exception as exc:
             self.meta = {"strategy": self.strategy, "error": str(exc) or type(exc).__name__}
             raise

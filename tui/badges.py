@@ -86,6 +86,10 @@ def badges(meta: dict[str, Any]) -> list[tuple[str, str]]:
         out.append((f"{rate:.1f} tok/s", "speed"))
     if meta.get("fallback"):
         out.append(("fallback: edge alone", "warning"))
+    if meta.get("history_turns"):
+        dropped = f" (+{meta['history_dropped']} left out)" if meta.get("history_dropped") else ""
+        out.append((f"remembers {meta['history_turns']} turn{'s' if meta['history_turns'] != 1 else ''}{dropped}",
+                    "speed"))
     rpcs, _, _ = wire(meta)
     out.append(("☁ " + cloud_summary(meta), "cloud" if rpcs else "local"))
     if meta.get("score") is not None:

@@ -82,9 +82,10 @@ class AnswerView(Vertical):
             self.answer = answer
 
     def __init__(self, question: str, text: str = "", meta: dict[str, Any] | None = None,
-                 complete: bool = True, streaming: bool = False) -> None:
+                 complete: bool = True, streaming: bool = False, question_id: int = 0) -> None:
         super().__init__()
         self.question = question
+        self.question_id = question_id  # the instruction's message in the store (0 until it is known)
         self.initial_text = text
         self.meta: dict[str, Any] = dict(meta or {})
         self.complete = complete
@@ -134,13 +135,13 @@ class ChatLog(VerticalScroll):
         """Replace the log with a stored conversation."""
         await self.remove_children()
         widgets = []
-        question = ""
+        question, question_id = "", 0
         for message in messages:
             if message.role == "user":
-                question = message.text
+                question, question_id = message.text, message.id
                 widgets.append(UserTurn(message.text))
             elif message.role == "assistant":
-                widgets.append(AnswerView(question, message.text, message.meta, message.complete))
+                widgets.append(AnswerView(question, message.text, message.meta, message.complete, question_id=question_id))
         if not widgets:
             widgets.append(Static(NEW_CHAT_HINT, classes="hint"))
         await self.mount_all(widgets)

@@ -25,6 +25,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     chat.add_argument("--model", metavar="NAME|PATH", help="edge model when running in process (default: edge.model)")
     chat.add_argument("--cloud", metavar="HOST:PORT", help="cloud service address (default: cloud.address)")
     chat.add_argument("--in-process", action="store_true", help="do not use the daemon even if it runs")
+    which = chat.add_mutually_exclusive_group()
+    which.add_argument("--conversation", type=int, metavar="ID",
+                       help="open this conversation (see `tandem history list`) and continue it")
+    which.add_argument("--continue", dest="continue_last", action="store_true",
+                       help="open the conversation written to last and continue it")
     command(chat, chat_command)
 
 
@@ -46,5 +51,24 @@ def chat_command(args: argparse.Namespace, config: Config) -> int:
         except Exception:
             backend.close()
             raise
-    TandemChat(backend, strategy=args.strategy).run()
+    try:
+        conversation = _conversation(args, backend)
+    except Exception:
+        backend.close()
+        raise
+    TandemChat(backend, strategy=args.strategy, conversation_id=conversation).run()
     return 0
+
+
+def _conversation(args: argparse.Namespace, backend) -> int | None:
+    """The chat to open: --conversation ID (checked), the latest with --continue, else none (a new one)."""
+    from edge_agent.store import StoreError
+
+    if args.conversation is not None:
+        return backend.store.get_conversation(args.conversation).id  # StoreError naming the id if there is none
+    if args.continue_last:
+        latest = backend.store.list_conversations()
+        if not latest:
+            raise StoreError("there is no conversation to continue yet: `tandem chat` starts one")
+        return latest[0].id
+    return None

@@ -76,8 +76,8 @@ class DaemonBackend:
         self._state = _model_state(status)
         return status.get("cloud", "unknown")
 
-    def ask(self, conversation_id: int, instruction: str, strategy: str) -> DaemonTurn:
-        return DaemonTurn(self, conversation_id, instruction, strategy)
+    def ask(self, conversation_id: int, instruction: str, strategy: str, edit_of: int | None = None) -> DaemonTurn:
+        return DaemonTurn(self, conversation_id, instruction, strategy, edit_of)
 
     def audit_entries(self, request_id: str) -> list[AuditEntry]:
         # The daemon appends to the audit log of the same configuration (same XDG data dir).
@@ -91,11 +91,14 @@ class DaemonBackend:
 class DaemonTurn:
     """One answer streamed from the daemon, which records it in the store as it goes."""
 
-    def __init__(self, backend: DaemonBackend, conversation_id: int, instruction: str, strategy: str) -> None:
+    def __init__(self, backend: DaemonBackend, conversation_id: int, instruction: str, strategy: str,
+                 edit_of: int | None = None) -> None:
         self.backend = backend
         self.conversation_id = conversation_id
         self.instruction = instruction
         self.strategy = strategy
+        self.edit_of = edit_of
+        self.user_message_id = 0
         self.meta: dict[str, Any] = {"strategy": strategy}
         self.complete = False
         self.request_id = ""
@@ -118,9 +121,10 @@ class DaemonTurn:
         )
         count, report = 0, None
         try:
-            for event in self.backend.client.ask(request, conversation_id=self.conversation_id):
+            for event in self.backend.client.ask(request, conversation_id=self.conversation_id, edit_of=self.edit_of):
                 if event.kind == "started":
                     self.request_id, self.message_id = event.request_id, event.message_id
+                    self.user_message_id = event.user_message_id
                     self.meta = {"strategy": self.strategy, "request_id": event.request_id}
                     if self._cancelled.is_set():
                         self.cancel()

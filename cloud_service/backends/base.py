@@ -41,6 +41,14 @@ class Prompt:
     text: str
     raw: bool = False
     system: str = ""
+    history: tuple[tuple[str, str], ...] = ()  # earlier turns (instruction, answer), redacted by the edge
+
+    def chat(self) -> list[tuple[str, str]]:
+        """(role, content) messages: the system message, the earlier turns, the prompt."""
+        messages = [("system", self.system)] if self.system else []
+        for instruction, answer in self.history:
+            messages += [("user", instruction), ("assistant", answer)]
+        return messages + [("user", self.text)]
 
 
 @dataclass(frozen=True)

@@ -95,8 +95,7 @@ class OpenAIBackend(Backend):
         if prompt.raw:
             path, body["prompt"] = "/completions", prompt.text
         else:
-            messages = ([{"role": "system", "content": prompt.system}] if prompt.system else []) + [
-                {"role": "user", "content": prompt.text}]
+            messages = [{"role": role, "content": content} for role, content in prompt.chat()]
             path, body["messages"] = "/chat/completions", messages
         self.stats.streams_started += 1
         text_parts: list[str] = []

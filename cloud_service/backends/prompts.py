@@ -25,9 +25,7 @@ class PromptTokenizer:
     def _tokenize(self, prompt: Prompt) -> list[int]:
         if prompt.raw:
             return self.llm.tokenize(prompt.text.encode("utf-8"), add_bos=True, special=False)
-        messages = ([ChatMessage("system", prompt.system)] if prompt.system else []) + [
-            ChatMessage("user", prompt.text)
-        ]
+        messages = [ChatMessage(role, content) for role, content in prompt.chat()]
         return self.llm.tokenize(self.template.render(messages).encode("utf-8"), add_bos=False, special=True)
 
     def text_tokens(self, text: str) -> list[int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from edge_agent.commands import command
@@ -31,7 +32,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     ask.add_argument("--seed", type=int, metavar="N", help="sampling seed")
     ask.add_argument("--model", metavar="NAME|PATH", help="edge model (default: edge.model)")
     ask.add_argument("--no-report", action="store_true", help="print only the answer")
-    ask.add_argument("--conversation", type=int, metavar="ID", help="add to this conversation (default: a new one)")
+    which = ask.add_mutually_exclusive_group()
+    which.add_argument("--conversation", type=int, metavar="ID",
+                       help="continue this conversation: the model is given its earlier turns "
+                            "(default: a new one; see `tandem history list`)")
+    which.add_argument("--continue", dest="continue_last", action="store_true",
+                       help="continue the conversation written to last")
     ask.add_argument("--no-daemon", action="store_true", help="answer in this process even if the daemon runs")
     command(ask, ask_command)
 
@@ -60,13 +66,29 @@ def ask_command(args: argparse.Namespace, config: Config) -> int:
     client = None if args.no_daemon else running_daemon(config.daemon.socket_path(), args.model, args.cloud)
     if client is not None:
         with client:
-            report, where = _ask_daemon(client, request, args.conversation)
+            store_path = Path(client.status()["store"] or config.daemon.store_path())
+            conversation = _conversation(args, store_path)
+            report, where = _ask_daemon(client, request, conversation)
     else:
-        report, where = _ask_in_process(config, request, args.conversation)
+        conversation = _conversation(args, config.daemon.store_path())
+        report, where = _ask_in_process(config, request, conversation)
     if not args.no_report:
         print_report(report)
         print(f"-- {where}", file=sys.stderr)
     return 0
+
+
+def _conversation(args: argparse.Namespace, store_path: Path) -> int | None:
+    """The conversation to continue: --conversation ID, the latest with --continue, else None (a new one)."""
+    if not args.continue_last:
+        return args.conversation
+    from edge_agent.store import Store, StoreError
+
+    with Store(store_path) as store:
+        latest = store.list_conversations()
+    if not latest:
+        raise StoreError("there is no conversation to continue yet: ask without --continue to start one")
+    return latest[0].id
 
 
 def _ask_daemon(client: DaemonClient, request: AskRequest, conversation_id: int | None) -> tuple[AnswerReport, str]:
@@ -84,7 +106,7 @@ def _ask_daemon(client: DaemonClient, request: AskRequest, conversation_id: int 
             report = event.report
     sys.stdout.write("\n")
     return report, f"answered by the daemon; context: {started.context_source or 'none'}; " \
-                   f"saved in conversation {started.conversation_id}"
+                   f"saved in conversation {started.conversation_id}{_history_note(report)}"
 
 
 def _ask_in_process(config: Config, request: AskRequest, conversation_id: int | None) -> tuple[AnswerReport, str]:
@@ -108,7 +130,16 @@ def _ask_in_process(config: Config, request: AskRequest, conversation_id: int | 
             sys.stdout.write("\n")
         finally:
             agent.close()
-    return turn.report, f"context: {turn.context_source or 'none'}; saved in conversation {turn.conversation_id}"
+    return turn.report, (f"context: {turn.context_source or 'none'}; saved in conversation "
+                         f"{turn.conversation_id}{_history_note(turn.report)}")
+
+
+def _history_note(report: AnswerReport | None) -> str:
+    """Where the answer continues from, for the last line on stderr."""
+    if report is None or not (report.history_turns or report.history_dropped):
+        return " (continue it with --continue)"
+    dropped = f", {report.history_dropped} older left out" if report.history_dropped else ""
+    return f" after {report.history_turns} earlier turn(s){dropped}"
 
 
 def print_report(report: AnswerReport, stream: TextIO = sys.stderr) -> None:

@@ -45,6 +45,7 @@ class DaemonEvent:
     conversation_id: int = 0
     message_id: int = 0  # the assistant message the daemon is writing
     context_source: str = ""
+    user_message_id: int = 0  # the user's instruction of this turn
 
 
 class DaemonClient:
@@ -77,11 +78,14 @@ class DaemonClient:
             raise _error(exc, self.socket_path) from None
         return {f.name: getattr(reply, f.name) for f in reply.DESCRIPTOR.fields}
 
-    def ask(self, request: AskRequest, conversation_id: int | None = None) -> Iterator[DaemonEvent]:
-        """Stream an answer. Leaving the loop early cancels it; the text so far stays in the history."""
+    def ask(self, request: AskRequest, conversation_id: int | None = None,
+            edit_of: int | None = None) -> Iterator[DaemonEvent]:
+        """Stream an answer (in `conversation_id`, with its earlier turns; `edit_of`: in place of that
+        earlier instruction, on a new branch). Leaving the loop early cancels it; the text so far stays."""
         message = pb.AskRequest(
             instruction=request.instruction, strategy=request.strategy, max_tokens=request.max_tokens,
             temperature=request.temperature, seed=request.seed, conversation_id=conversation_id or 0,
+            edit_of=edit_of or 0,
             has_context=bool(request.context), context_text=request.context.text,
             context_source=request.context.source,
         )
@@ -118,7 +122,8 @@ def _event(event: pb.AskEvent) -> DaemonEvent:
     if which == "started":
         s = event.started
         return DaemonEvent("started", request_id=s.request_id, conversation_id=s.conversation_id,
-                           message_id=s.message_id, context_source=s.context_source)
+                           message_id=s.message_id, context_source=s.context_source,
+                           user_message_id=s.user_message_id)
     report = report_from_dict(json.loads(event.report.json))
     return DaemonEvent("report", report=report, request_id=report.request_id)
 

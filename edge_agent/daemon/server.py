@@ -7,6 +7,7 @@ open the store and label answers a previous run left unfinished, start serving
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -113,8 +114,27 @@ class Daemon:
         log.info("stopped")
 
 
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> None:
+    """Have glibc share `arenas` heaps among all threads (it gives up to 8 per core by default).
+
+    The daemon's RPC threads each tokenize, render and copy prompts of thousands of tokens; with a
+    heap per thread, what one thread freed stays in its heap. Measured with `tandem bench daemon`
+    (8 conversations of 6 turns cached): 1192 MB resident with glibc's default, 1039 MB with 2.
+    Call before the threads start; a no-op where the C library is not glibc.
+    """
+    try:
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, arenas)
+    except (OSError, AttributeError):
+        pass
+
+
 def run_foreground(config: Config, socket_path: Path | None = None) -> int:
     """`tandem daemon start --foreground`: serve until SIGTERM or SIGINT (what a service manager runs)."""
+    limit_malloc_arenas()
     os.umask(0o077)  # everything the daemon writes (store, logs) is the user's alone
     logging.getLogger("edge_agent.daemon").setLevel(logging.INFO)  # start, ready, cloud state changes, stop
     if not logging.getLogger().handlers:

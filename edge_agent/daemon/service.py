@@ -112,6 +112,7 @@ class EdgeLocalServicer(pb_grpc.EdgeLocalServicer):
             pid=os.getpid(), uptime_s=time.monotonic() - s.started, load_s=s.load_s,
             socket=str(s.socket_path), store=str(s.store.path),
             items=counts["items"], conversations=counts["conversations"], active_requests=len(s.active),
+            cached_states=s.agent.edge.cache.stats.entries, cached_bytes=s.agent.edge.cache.stats.bytes,
         )
 
     def Cancel(self, request: pb.CancelRequest, context: grpc.ServicerContext) -> pb.CancelResponse:
@@ -126,8 +127,9 @@ class EdgeLocalServicer(pb_grpc.EdgeLocalServicer):
             if request.has_context else PrivateContext(),
         )
         conversation_id = request.conversation_id or None
+        edit_of = request.edit_of or None
         try:
-            s.service.check(ask, conversation_id)
+            s.service.check(ask, conversation_id, edit_of)
         except ContextError as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         except StrategyRefused as exc:  # unknown: a bad request; known but opt-in and off: a precondition
@@ -141,7 +143,7 @@ class EdgeLocalServicer(pb_grpc.EdgeLocalServicer):
         if s.error:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, s.error)
         try:
-            turn = s.service.start(ask, conversation_id)
+            turn = s.service.start(ask, conversation_id, edit_of)
         except StoreError as exc:
             context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
         report = turn.report
@@ -152,6 +154,7 @@ class EdgeLocalServicer(pb_grpc.EdgeLocalServicer):
             yield pb.AskEvent(started=pb.Started(
                 request_id=turn.request_id, conversation_id=turn.conversation_id,
                 message_id=turn.message_id, context_source=turn.context_source,
+                user_message_id=turn.user_message_id,
             ))
             for piece in turn:
                 yield pb.AskEvent(text=piece)

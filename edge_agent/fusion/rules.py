@@ -4,7 +4,9 @@ Every rule scores a small candidate set: the union of the edge's top-k and the
 cloud's top-k. The cloud sends only its top-k, so a candidate outside it gets the
 cloud's smallest sent log-probability (an upper bound on its true value).
 All rules are log-linear: fused = (1 - w) * edge + w * cloud, with w from the rule,
-except proxy-tuning, which is cloud + (tuned - base).
+except the two that add a difference to the cloud: proxy-tuning, cloud + alpha * (tuned -
+base) with a third model as the base, and the context delta, cloud + alpha * (edge with the
+notes - edge without them), the edge being its own base (see base.py).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class FixedWeight:
 
     cloud_weight: float = 0.5
     name: str = "fixed"
+    needs_base = False  # the rule reads only the two distributions
 
     def weight(self, c: Candidates) -> float:
         return self.cloud_weight
@@ -123,15 +126,31 @@ class ProxyTuning:
 
     alpha: float = 1.0
     name: str = "proxy"
+    needs_base = True
 
     def weight(self, c: Candidates) -> float:
+        """The cloud's weight: the cloud's distribution is kept whole."""
         return 1.0
 
     def fuse_with_base(self, c: Candidates, base_logprobs: np.ndarray) -> np.ndarray:
+        """cloud + alpha * (edge - base) over the candidates."""
         return c.cloud + self.alpha * (c.edge - base_logprobs[c.ids])
 
     def fuse(self, c: Candidates) -> np.ndarray:
-        raise RuntimeError("proxy-tuning needs the base model's distribution: use fuse_with_base")
+        """Not defined without a base: see `fuse_with_base`."""
+        raise RuntimeError(f"the {self.name} rule needs the base distribution: use fuse_with_base")
+
+
+@dataclass
+class ContextDelta(ProxyTuning):
+    """The context delta: cloud + alpha * (edge with the notes - edge without them).
+
+    Proxy-tuning with the edge as its own base: what the notes change in the small model's
+    distribution is added to the large one's, so where the notes do not matter the cloud's
+    choice stands, and where they do, the notes' tokens win.
+    """
+
+    name: str = "delta"
 
 
 RULES = FUSE_RULES  # the names the config accepts
@@ -151,4 +170,6 @@ def make_rule(name: str, cloud_weight: float = 0.5, gate_file: Path | None = Non
         return LearnedGate.load(gate_file)
     if name == "proxy":
         return ProxyTuning(alpha)
+    if name == "delta":
+        return ContextDelta(alpha)
     raise ValueError(f"unknown fusion rule '{name}' (known: {', '.join(RULES)})")

@@ -9,13 +9,14 @@
 
 from edge_agent.store.recording import AnswerRecorder, report_meta
 from edge_agent.store.store import Store, default_store_path
-from edge_agent.store.types import Chunk, ContextItem, Conversation, Message, StoreError
+from edge_agent.store.types import Chunk, ContextItem, Conversation, Exchange, Message, StoreError
 
 __all__ = [
     "AnswerRecorder",
     "Chunk",
     "ContextItem",
     "Conversation",
+    "Exchange",
     "Message",
     "Store",
     "StoreError",

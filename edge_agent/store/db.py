@@ -57,6 +57,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE state (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
         "INSERT INTO state VALUES ('items_version', 0)",
     ),
+    (
+        # Branches: each message follows its parent; editing an earlier instruction adds a sibling
+        # (a new branch from there) and both stay. The conversation's head is the last message of
+        # the branch it shows. Existing conversations become one branch, in the order written.
+        "ALTER TABLE messages ADD COLUMN parent_id INTEGER REFERENCES messages(id) ON DELETE CASCADE",
+        """UPDATE messages SET parent_id = (
+            SELECT MAX(earlier.id) FROM messages AS earlier
+            WHERE earlier.conversation_id = messages.conversation_id AND earlier.id < messages.id)""",
+        "CREATE INDEX messages_parent ON messages(parent_id)",
+        "ALTER TABLE conversations ADD COLUMN head_id INTEGER",
+        "UPDATE conversations SET head_id = (SELECT MAX(id) FROM messages WHERE conversation_id = conversations.id)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

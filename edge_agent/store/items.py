@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ from edge_agent.store.documents import MAX_DOCUMENT_BYTES, read_document
 from edge_agent.store.types import KINDS, Chunk, ContextItem, StoreError
 from edge_agent.store.util import now, short_title
 
+QUERY_MEMO = 64  # query embeddings remembered (the recent turns of the open conversations)
 _ITEM_COLUMNS = "id, kind, title, text, source, created, (SELECT COUNT(*) FROM chunks WHERE item_id = items.id) AS chunks"
 
 
@@ -23,6 +26,7 @@ class _Index:
 
     def __init__(self, version: int, rows: list[sqlite3.Row]) -> None:
         self.version = version
+        self.chunk_ids = [row["id"] for row in rows]
         self.item_ids = [row["item_id"] for row in rows]
         self.kinds = [row["kind"] for row in rows]
         self.titles = [row["title"] for row in rows]
@@ -36,6 +40,8 @@ class ItemsMixin:
     _db: Database
     _embedder: Embedder
     _index: _Index | None = None
+    _query_memo: OrderedDict[str, np.ndarray]  # query -> embedding, least recently used first
+    _query_lock: threading.Lock
 
     def add_profile(self, text: str, title: str = "profile") -> ContextItem:
         """Something about the user that every answer may need (always in the context)."""
@@ -103,13 +109,57 @@ class ItemsMixin:
 
     def context_for(self, instruction: str, k: int = 4) -> PrivateContext:
         """What the edge model sees for `instruction`: every profile item, then the top-k note/document chunks."""
+        chunks = self.retrieve([instruction], k)
+        return self.context_of(chunks)
+
+    def context_of(self, chunks: list[Chunk], source: str = "") -> PrivateContext:
+        """Every profile item, then `chunks`, as the context of one request (the guard knows the whole store)."""
         profile = [item.text for item in self.list_items("profile")]
-        chunks = self._search(instruction, k, ("note", "document")) if k > 0 else []
         text = "\n\n".join(profile + [chunk.text for chunk in chunks])
-        source = f"store: {len(profile)} profile item(s), {len(chunks)} retrieved chunk(s)"
+        source = source or f"store: {len(profile)} profile item(s), {len(chunks)} retrieved chunk(s)"
         # The guard must know the whole store, not only what was retrieved: a name from an
         # unretrieved note typed into the instruction is still private.
         return PrivateContext(text=text, source=source, guard_texts=tuple(self.private_texts()))
+
+    def retrieve(self, queries: list[str], k: int = 4) -> list[Chunk]:
+        """The k note/document chunks most similar to any of `queries` (each chunk scored by its best query).
+
+        Query embeddings are remembered (see `prepare_query`), so a query seen before costs nothing.
+        """
+        queries = [q for q in queries if q.strip()]
+        if k <= 0 or not queries:
+            return []
+        best: dict[int, Chunk] = {}
+        for query in queries:
+            for chunk in self._search(query, k, ("note", "document")):
+                if chunk.id not in best or chunk.score > best[chunk.id].score:
+                    best[chunk.id] = chunk
+        return sorted(best.values(), key=lambda c: -c.score)[:k]
+
+    def prepare_query(self, query: str) -> None:
+        """Embed `query` now (e.g. a turn that just ended), so that retrieving with it later is instant."""
+        if query.strip() and self._current_index().chunk_ids:
+            self._query_vector(query)
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        memo = self._query_memo
+        with self._query_lock:
+            if query in memo:
+                memo.move_to_end(query)
+                return memo[query]
+        vector = self._embedder.embed_one(query)
+        with self._query_lock:
+            memo[query] = vector
+            while len(memo) > QUERY_MEMO:
+                memo.popitem(last=False)
+        return vector
+
+    def chunks(self, chunk_ids: list[int]) -> list[Chunk]:
+        """The chunks with these ids, in that order; ids of removed items are skipped."""
+        index = self._current_index()
+        row_of = {chunk_id: r for r, chunk_id in enumerate(index.chunk_ids)}
+        return [Chunk(index.item_ids[r], index.titles[r], index.texts[r], 1.0, index.chunk_ids[r])
+                for r in (row_of.get(i) for i in chunk_ids) if r is not None]
 
     def _search(self, query: str, k: int, kinds: tuple[str, ...]) -> list[Chunk]:
         if not query.strip():
@@ -118,9 +168,9 @@ class ItemsMixin:
         rows = np.array([i for i, kind in enumerate(index.kinds) if kind in kinds], dtype=np.int64)
         if k <= 0 or len(rows) == 0:
             return []  # nothing to search: the embedder is not even loaded
-        hits = top_k(self._embedder.embed_one(query), index.vectors[rows], k)
+        hits = top_k(self._query_vector(query), index.vectors[rows], k)
         return [
-            Chunk(index.item_ids[r], index.titles[r], index.texts[r], score)
+            Chunk(index.item_ids[r], index.titles[r], index.texts[r], score, index.chunk_ids[r])
             for r, score in ((int(rows[i]), score) for i, score in hits)
         ]
 
@@ -128,7 +178,7 @@ class ItemsMixin:
         version = self._db.query("SELECT value FROM state WHERE key = 'items_version'")[0][0]
         if self._index is None or self._index.version != version:
             rows = self._db.query(
-                "SELECT chunks.item_id, items.kind, items.title, chunks.text, chunks.embedding "
+                "SELECT chunks.id, chunks.item_id, items.kind, items.title, chunks.text, chunks.embedding "
                 "FROM chunks JOIN items ON items.id = chunks.item_id ORDER BY chunks.id"
             )
             self._index = _Index(version, rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from edge_agent.store.conversations import HEAD
 from edge_agent.store.types import Message
 from edge_agent.strategies.report import AnswerReport, report_to_dict
 
@@ -24,13 +25,20 @@ def report_meta(report: AnswerReport, context_source: str = "") -> dict:
 class AnswerRecorder:
     """The user's turn and the streaming answer of one request, in one conversation."""
 
-    def __init__(self, store: Store, conversation_id: int | None, instruction: str) -> None:
+    def __init__(self, store: Store, conversation_id: int | None, instruction: str, parent_id: int | None = HEAD,
+                 meta: dict | None = None) -> None:
+        """Write the user's turn after `parent_id` (default: the conversation's head) and an empty answer.
+
+        `meta` is kept with the answer besides its report (e.g. the notes first shown in this turn).
+        """
         self.store = store
         if conversation_id is None:
             conversation_id = store.create_conversation().id
         self.conversation_id = conversation_id
-        self.user_message: Message = store.add_message(conversation_id, "user", instruction)
-        self.answer_message: Message = store.add_message(conversation_id, "assistant", "", complete=False)
+        self.meta = dict(meta or {})
+        self.user_message: Message = store.add_message(conversation_id, "user", instruction, parent_id=parent_id)
+        self.answer_message: Message = store.add_message(conversation_id, "assistant", "", complete=False,
+                                                         meta=self.meta, parent_id=self.user_message.id)
         self.cancel_reason = "cancelled"  # what an answer stopped by `report.cancel` is labelled with
 
     def record(self, answer: Answer, context_source: str = "") -> Iterator[str]:
@@ -56,7 +64,7 @@ class AnswerRecorder:
             if answer.report.cancel.is_set():
                 reason = self.cancel_reason
         finally:
-            meta = report_meta(answer.report, context_source)
+            meta = {**self.meta, **report_meta(answer.report, context_source)}
             if reason:
                 self.store.mark_interrupted(self.answer_message.id, reason, meta)
             else:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from edge_agent.retrieval import Embedder
@@ -34,6 +36,8 @@ class Store(ItemsMixin, ConversationsMixin):
             raise StoreError(f"cannot open the store {self.path}: {exc}") from None
         self._embedder = embedder or Embedder()
         self._index = None
+        self._query_memo = OrderedDict()
+        self._query_lock = threading.Lock()
 
     @property
     def embedder(self) -> Embedder:

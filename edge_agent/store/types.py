@@ -34,6 +34,7 @@ class Chunk:
     title: str
     text: str
     score: float
+    id: int = 0  # the chunk's own id (stable while its item exists)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Conversation:
     title: str
     created: str
     updated: str  # last message written
+    head_id: int | None = None  # the last message of the branch it shows (None: no message yet)
 
 
 @dataclass(frozen=True)
@@ -55,3 +57,12 @@ class Message:
     complete: bool
     meta: dict = field(default_factory=dict)  # e.g. the answer report (strategy, fallback, wire)
     created: str = ""
+    parent_id: int | None = None  # the message it follows on its branch (None: the first)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One turn of a branch: the user's instruction and the answer to it (None while none was written)."""
+
+    instruction: Message
+    answer: Message | None

@@ -18,7 +18,7 @@ def run_cloud_public(ctx: StrategyContext, request: AskRequest, report: AnswerRe
     try:
         for piece in ctx.cloud.generate(
             request.instruction, system=prompts.CLOUD_PUBLIC_SYSTEM, max_tokens=request.max_tokens,
-            temperature=request.temperature, seed=request.seed,
+            temperature=request.temperature, seed=request.seed, history=request.cloud_history,
         ):
             written += piece
             yield piece
@@ -28,7 +28,7 @@ def run_cloud_public(ctx: StrategyContext, request: AskRequest, report: AnswerRe
             raise
         report.fallback = f"{exc}; the edge model {'finished' if written else 'wrote'} the answer alone"
     report.answered_by = "edge+cloud" if written else "edge"
-    messages = prompts.edge_messages(request.instruction, request.context)
+    messages = prompts.request_messages(request)
     yield from ctx.edge.stream(messages, request, report, assistant_prefix=written)
 
 
@@ -44,5 +44,5 @@ def run_cloud_with_context(ctx: StrategyContext, request: AskRequest, report: An
     yield from ctx.cloud.generate(
         request.instruction, system=prompts.cloud_context_system(request.context),
         max_tokens=request.max_tokens, temperature=request.temperature, seed=request.seed,
-        context_optin=True,
+        context_optin=True, history=request.cloud_history,
     )

@@ -13,4 +13,4 @@ from edge_agent.strategies.report import AnswerReport
 def run_edge(ctx: StrategyContext, request: AskRequest, report: AnswerReport) -> Iterator[str]:
     """The small model alone, with the private notes. Nothing leaves the device."""
     report.answered_by = "edge"
-    yield from ctx.edge.stream(prompts.edge_messages(request.instruction, request.context), request, report)
+    yield from ctx.edge.stream(prompts.request_messages(request), request, report)

@@ -1,50 +1,70 @@
-"""fuse: logit fusion over a cloud session, speculative; private spans decoded on the edge alone."""
+"""fuse: logit fusion over a cloud session; the edge asks the cloud where it is unsure, private spans stay on the edge."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
 from edge_agent.cloud_client import CloudError
 from edge_agent.fusion import FusedDecoder, FuseSettings, make_rule
+from edge_agent.fusion.base import BaseModelRows, BaseRows, WithoutNotes
 from edge_agent.fusion.spans import SpanWatcher
+from edge_agent.privacy import CopyDetector
 from edge_agent.strategies import prompts
 from edge_agent.strategies.base import AskRequest
 from edge_agent.strategies.context import StrategyContext
 from edge_agent.strategies.report import AnswerReport
 from edge_agent.strategies.sketch import run_sketch
+from protos import tandem_pb2 as pb
+from runtime.llm import ChatMessage
 
 
 def run_fuse(ctx: StrategyContext, request: AskRequest, report: AnswerReport) -> Iterator[str]:
-    """Logit fusion over a cloud session, speculative; private spans decoded on the edge alone."""
+    """Logit fusion over a cloud session; the edge asks the cloud where it is unsure, private spans stay on the edge.
+
+    The cloud opens the session (reads its prompt) while the edge reads its own.
+    """
     settings = ctx.config.fuse
     edge = ctx.edge.model
+    guard = ctx.cloud.guard
     rule = make_rule(settings.rule, settings.cloud_weight, settings.gate_path(), settings.alpha)
     channel = ctx.cloud.fuse(edge.detokenize, request.max_tokens)
-    first_row = None
-    try:
-        first_row = channel.open(request.instruction, prompts.CLOUD_PUBLIC_SYSTEM, edge.vocab_fingerprint, settings.top_k)
-        report.answered_by = "edge+cloud"
-    except CloudError as exc:
-        channel.close()
-        if exc.code == grpc.StatusCode.FAILED_PRECONDITION:
-            report.fallback = f"{exc}; answered with the sketch strategy instead"
-            yield from run_sketch(ctx, request, report)
-            return
-        if not exc.fallback_ok:
+    messages = prompts.request_messages(request)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fuse-open") as pool:
+        opening = pool.submit(channel.open, request.instruction, prompts.CLOUD_PUBLIC_SYSTEM, edge.vocab_fingerprint,
+                              settings.top_k, request.cloud_history)
+        try:
+            with ctx.edge.lock:
+                decoder = FusedDecoder(
+                    edge.llm, edge.chat_tokens(messages), channel, rule,
+                    SpanWatcher(guard, CopyDetector(request.context.guard_lines, request.instruction)),
+                    FuseSettings(max_tokens=request.max_tokens, draft=settings.draft, top_k=settings.top_k,
+                                 temperature=request.temperature, seed=request.seed, mode=settings.mode,
+                                 confidence=settings.confidence, ahead=settings.ahead),
+                    base=_base(ctx, request, messages), should_stop=report.cancel.is_set,
+                )
+                decoder.prefill()
+        except BaseException:
+            if not opening.cancel():
+                opening.exception()  # let the open finish before its channel closes
+            channel.close()
             raise
-        report.fallback = f"{exc}; the edge model wrote the answer alone"
-        report.answered_by = "edge"
-    messages = prompts.edge_messages(request.instruction, request.context)
-    decoder = FusedDecoder(
-        edge.llm, edge.chat_tokens(messages), channel if first_row is not None else None, rule,
-        SpanWatcher(ctx.cloud.guard),
-        FuseSettings(max_tokens=request.max_tokens, draft=settings.draft, top_k=settings.top_k,
-                     temperature=request.temperature, seed=request.seed),
-        base_row=ctx.edge.proxy_base_row(messages) if settings.rule == "proxy" else None,
-        should_stop=report.cancel.is_set,
-    )
+        first_row: pb.TopK | None = None
+        try:
+            first_row = opening.result()
+            report.answered_by = "edge+cloud"
+        except CloudError as exc:
+            channel.close()
+            if exc.code == grpc.StatusCode.FAILED_PRECONDITION:
+                report.fallback = f"{exc}; answered with the sketch strategy instead"
+                yield from run_sketch(ctx, request, report)
+                return
+            if not exc.fallback_ok:
+                raise
+            report.fallback = f"{exc}; the edge model wrote the answer alone"
+            report.answered_by = "edge"
     report.fuse = decoder.stats
     with ctx.edge.lock:
         try:
@@ -52,4 +72,25 @@ def run_fuse(ctx: StrategyContext, request: AskRequest, report: AnswerReport) ->
         finally:
             report.edge_tokens += decoder.stats.tokens
     if decoder.stats.cloud_lost:
-        report.fallback = f"the cloud was lost mid-answer ({decoder.stats.cloud_lost}); the edge finished alone"
+        report.fallback = f"the cloud refused or was lost mid-answer ({decoder.stats.cloud_lost}); the edge finished alone"
+
+
+def _base(ctx: StrategyContext, request: AskRequest, messages: list[ChatMessage]) -> BaseRows | None:
+    """The base distribution the rule needs, if any (call with the edge's lock held)."""
+    settings = ctx.config.fuse
+    if settings.rule == "delta":
+        # the edge reading what the cloud reads: its system prompt, the redacted turns and instruction
+        redact = ctx.cloud.guard.redact
+        history = [(redact(i).text, redact(a).text) for i, a in request.cloud_history]
+        view = cloud_view(redact(request.instruction).text, history)
+        return WithoutNotes(ctx.edge.model.llm, ctx.edge.model.chat_tokens(view), fixed=settings.mode == "exact")
+    if settings.rule == "proxy":
+        return BaseModelRows(ctx.edge.proxy_base_row(messages))
+    return None
+
+
+def cloud_view(redacted_instruction: str, redacted_history: Sequence[tuple[str, str]] = ()) -> list[ChatMessage]:
+    """What the cloud reads of a fused answer's request: its system prompt, the redacted earlier turns
+    and the redacted instruction (the cloud renders them as chat turns, `Prompt.chat`)."""
+    turns = [ChatMessage(role, text) for i, a in redacted_history for role, text in (("user", i), ("assistant", a))]
+    return [ChatMessage("system", prompts.CLOUD_PUBLIC_SYSTEM), *turns, ChatMessage("user", redacted_instruction)]

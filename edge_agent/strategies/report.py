@@ -53,6 +53,10 @@ class AnswerReport:
     wire: WireStats = field(default_factory=WireStats)
     text: str = ""
     edge_tokens: int = 0
+    history_turns: int = 0  # earlier turns of the conversation the answer was given
+    history_dropped: int = 0  # older turns left out to stay within the history budget
+    prompt_tokens: int = 0  # the edge model's last prompt, in tokens
+    cached_tokens: int = 0  # of those, how many came from a saved KV state (not evaluated again)
     first_text_s: float | None = None
     total_s: float | None = None
     cancelled: bool = False  # set when the answer was stopped before its end
@@ -78,6 +82,9 @@ class AnswerReport:
         if self.fallback:
             parts.append(f"edge-only fallback ({self.fallback})")
         parts.append(self.wire.summary())
+        if self.history_turns or self.history_dropped:
+            dropped = f", {self.history_dropped} older left out" if self.history_dropped else ""
+            parts.append(f"history: {self.history_turns} earlier turn(s){dropped}")
         if self.score is not None:
             parts.append(f"score {self.score:.2f}")
         if self.verdict:

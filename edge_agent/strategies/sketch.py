@@ -15,7 +15,8 @@ def run_sketch(ctx: StrategyContext, request: AskRequest, report: AnswerReport) 
     """CoGenesis sketch: the cloud outlines the redacted instruction; the edge writes with the notes."""
     try:
         report.sketch = ctx.cloud.sketch(
-            request.instruction, max_tokens=ctx.config.cloud.sketch_max_tokens, seed=request.seed
+            request.instruction, max_tokens=ctx.config.cloud.sketch_max_tokens, seed=request.seed,
+            history=request.cloud_history,
         )
         report.answered_by = "edge+cloud"
     except CloudError as exc:
@@ -23,8 +24,4 @@ def run_sketch(ctx: StrategyContext, request: AskRequest, report: AnswerReport) 
             raise
         report.fallback = f"{exc}; the edge model wrote the answer without an outline"
         report.answered_by = "edge"
-    if report.sketch:
-        messages = prompts.sketch_messages(request.instruction, request.context, report.sketch)
-    else:
-        messages = prompts.edge_messages(request.instruction, request.context)
-    yield from ctx.edge.stream(messages, request, report)
+    yield from ctx.edge.stream(prompts.request_messages(request, report.sketch), request, report)

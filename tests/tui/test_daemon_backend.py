@@ -96,6 +96,20 @@ async def test_chat_through_the_daemon(daemon: DaemonProcess):
         await wait_for(pilot, lambda: app.conversation_id == conversation_id, what="the resumed chat")
         assert len(app.log_view.answers) == 2
 
+        # Ctrl+R re-asks the selected (last) turn edited: the daemon forks the chat and gives the
+        # answer the turn before it (the cloud gets that turn redacted).
+        backend.config.edge.max_tokens = 16
+        await pilot.press("ctrl+r")
+        app.query_one("#prompt").value = "Say it in three words."
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not app.generating and app.log_view.answers[-1].question == "Say it in three words."
+                       and not app.log_view.answers[-1].streaming, timeout=120, what="the edited turn")
+        view = app.log_view.answers[-1]
+        assert len(app.log_view.answers) == 2 and view.meta["history_turns"] == 1
+        assert len(backend.store.leaves(conversation_id)) == 2
+        sent = " ".join(e.summary for e in backend.audit_entries(view.request_id))
+        assert "history" in sent and "Whitfield" not in sent
+
         # The daemon stops: the status line says so, and an answer says why it cannot be written.
         daemon.stop()
         await wait_for(pilot, lambda: app.status.model.state == "error", what="the status to notice")

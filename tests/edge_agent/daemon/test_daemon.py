@@ -45,7 +45,8 @@ def collect(events) -> tuple[dict, str, object]:
     for event in events:
         if event.kind == "started":
             started = {"request_id": event.request_id, "conversation_id": event.conversation_id,
-                       "message_id": event.message_id, "context_source": event.context_source}
+                       "message_id": event.message_id, "context_source": event.context_source,
+                       "user_message_id": event.user_message_id}
         elif event.kind == "text":
             text += event.text
         else:
@@ -82,12 +83,30 @@ def test_an_explicit_context_is_used_instead_of_the_store(client: DaemonClient) 
     assert started["context_source"] == "notes.txt"
 
 
-def test_a_conversation_continues(world, client: DaemonClient) -> None:
-    first, _, _ = collect(client.ask(AskRequest("Say hi.", max_tokens=4)))
-    second, _, _ = collect(client.ask(AskRequest("Say bye.", max_tokens=4), conversation_id=first["conversation_id"]))
+def test_a_conversation_continues_with_its_history_from_the_saved_state(world, client: DaemonClient) -> None:
+    first, _, one = collect(client.ask(AskRequest("Say hi.", max_tokens=4)))
+    collect(client.ask(AskRequest("Say something else.", max_tokens=4)))  # another conversation in between
+    second, _, two = collect(client.ask(AskRequest("Say bye.", max_tokens=4), conversation_id=first["conversation_id"]))
     assert second["conversation_id"] == first["conversation_id"]
+    assert (one.history_turns, two.history_turns) == (0, 1)
+    assert two.cached_tokens >= one.prompt_tokens  # the first prompt (and its answer) came from the saved state
+    assert client.status()["cached_states"] >= 2 and client.status()["cached_bytes"] > 0
     with Store(world[0].store_path) as store:
         assert [m.text for m in store.messages(first["conversation_id"]) if m.role == "user"] == ["Say hi.", "Say bye."]
+
+
+def test_an_edit_forks_the_conversation(world, client: DaemonClient) -> None:
+    first, _, _ = collect(client.ask(AskRequest("Say hi.", max_tokens=4)))
+    chat = first["conversation_id"]
+    second, _, _ = collect(client.ask(AskRequest("Say bye.", max_tokens=4), conversation_id=chat))
+    edited, text, report = collect(client.ask(AskRequest("Say goodbye.", max_tokens=4), conversation_id=chat,
+                                              edit_of=second["user_message_id"]))
+    assert report.history_turns == 1 and edited["user_message_id"] != second["user_message_id"]
+    with Store(world[0].store_path) as store:
+        assert [m.text for m in store.messages(chat) if m.role == "user"] == ["Say hi.", "Say goodbye."]
+        assert len(store.leaves(chat)) == 2  # the old branch is kept
+    with pytest.raises(DaemonError, match="not an instruction of conversation"):
+        collect(client.ask(AskRequest("x", max_tokens=2), conversation_id=chat, edit_of=edited["message_id"]))
 
 
 def test_two_clients_at_once(world) -> None:

@@ -17,10 +17,12 @@ from edge_agent.cloud_process import CloudProcess
 from edge_agent.config import load_config
 from edge_agent.context import PrivateContext
 from edge_agent.fusion import FusedDecoder, FuseSettings, make_rule
+from edge_agent.fusion.base import WithoutNotes
 from edge_agent.fusion.spans import SpanWatcher
 from edge_agent.local_model import EdgeModel
-from edge_agent.privacy import AuditLog, PrivacyGuard
+from edge_agent.privacy import AuditLog, CopyDetector, PrivacyGuard
 from edge_agent.strategies import AskRequest, prompts
+from edge_agent.strategies.fuse import cloud_view
 
 NOTES = PrivateContext("Name: Priya Raman\nDentist appointment on March 14 at 3:30 pm\nSister: Anjali")
 PROMPTS = [
@@ -51,13 +53,19 @@ def edge(smol_path: Path):
     model.close()
 
 
-def decode(edge: EdgeModel, address: str, instruction: str, tmp_path: Path, **settings):
+def decode(edge: EdgeModel, address: str | None, instruction: str, tmp_path: Path, rule: str = "fixed", **settings):
+    """One fused answer (`address` None: no cloud, the edge alone); its text, stats and wire figures."""
     guard = PrivacyGuard(NOTES.lines)
-    client = CloudClient(address, AuditLog(tmp_path / "audit.jsonl"), guard)
-    channel = client.fuse(edge.detokenize)
-    first = channel.open(instruction, prompts.CLOUD_PUBLIC_SYSTEM, edge.vocab_fingerprint, 20)
+    client = CloudClient(address or "127.0.0.1:9", AuditLog(tmp_path / "audit.jsonl"), guard)
+    channel, first, base = None, None, None
+    if address is not None:
+        channel = client.fuse(edge.detokenize)
+        first = channel.open(instruction, prompts.CLOUD_PUBLIC_SYSTEM, edge.vocab_fingerprint, 20)
+        if rule == "delta":
+            base = WithoutNotes(edge.llm, edge.chat_tokens(cloud_view(guard.redact(instruction).text)))
     decoder = FusedDecoder(edge.llm, edge.chat_tokens(prompts.edge_messages(instruction, NOTES)), channel,
-                           make_rule("fixed"), SpanWatcher(guard), FuseSettings(**settings))
+                           make_rule(rule), SpanWatcher(guard, CopyDetector(NOTES.lines, instruction)),
+                           FuseSettings(**settings), base=base)
     text = "".join(decoder.run(first))
     client.close()
     return text, decoder.stats, client.stats
@@ -77,6 +85,38 @@ def test_speculative_greedy_equals_step_by_step(edge: EdgeModel, cloud: CloudPro
             long_stats = decode(edge, cloud.address, instruction, tmp_path, max_tokens=24, draft=12)[1]
             assert long_stats.token_ids == step_stats.token_ids, instruction
     assert total_rounds[6] < total_rounds[0] / 2  # the point of drafting: fewer round trips
+
+
+def test_exact_context_delta_speculative_equals_step_by_step(edge: EdgeModel, cloud: CloudProcess,
+                                                             tmp_path: Path) -> None:
+    """The edge's without-notes pass reads in fixed calls too: the delta rule stays exact."""
+    for instruction in PROMPTS[:4]:
+        step = decode(edge, cloud.address, instruction, tmp_path, rule="delta", max_tokens=24, draft=0)[1]
+        spec = decode(edge, cloud.address, instruction, tmp_path, rule="delta", max_tokens=24, draft=6)[1]
+        assert spec.token_ids == step.token_ids, instruction
+        assert spec.asked > 0 and spec.round_trips < step.round_trips
+
+
+def test_selective_at_confidence_zero_is_the_edge_alone(edge: EdgeModel, cloud: CloudProcess, tmp_path: Path) -> None:
+    """The edge is sure of every token: no round trip after the open, and the edge's own answer."""
+    for instruction in PROMPTS[:3]:
+        _, alone, _ = decode(edge, None, instruction, tmp_path, max_tokens=24, mode="selective")
+        _, sure, _ = decode(edge, cloud.address, instruction, tmp_path, rule="delta", max_tokens=24,
+                            mode="selective", confidence=0.0)
+        assert sure.token_ids == alone.token_ids and sure.asked == 0 and sure.round_trips == 0
+
+
+def test_selective_asks_the_cloud_only_where_the_edge_is_unsure(edge: EdgeModel, cloud: CloudProcess,
+                                                                  tmp_path: Path) -> None:
+    asked = tokens = selective_trips = exact_trips = 0
+    for instruction in PROMPTS[:4]:
+        _, sel, _ = decode(edge, cloud.address, instruction, tmp_path, rule="delta", max_tokens=32,
+                           mode="selective", confidence=0.6, draft=4)
+        _, ex, _ = decode(edge, cloud.address, instruction, tmp_path, rule="delta", max_tokens=32, draft=4)
+        assert sel.asked + sel.confident + sel.edge_alone >= sel.tokens > 0
+        asked, tokens = asked + sel.asked, tokens + sel.tokens
+        selective_trips, exact_trips = selective_trips + sel.round_trips, exact_trips + ex.round_trips
+    assert 0 < asked < tokens and selective_trips < exact_trips
 
 
 def test_sampling_uses_acceptance_and_is_reproducible(edge: EdgeModel, cloud: CloudProcess, tmp_path: Path) -> None:
@@ -123,6 +163,20 @@ def test_vocabulary_mismatch_falls_back_to_sketch(smol_path: Path, edge_path: Pa
         edge.close()
     assert "vocabulary mismatch" in answer.report.fallback and "sketch" in answer.report.fallback
     assert answer.report.wire.rpcs == ["Fuse", "Sketch"]
+
+
+def test_cloud_refusing_mid_answer_the_edge_finishes_and_says_so(edge: EdgeModel, smol_path: Path) -> None:
+    """A cloud whose context fills up refuses the next step (INVALID_ARGUMENT): the answer goes on."""
+    env = dict(os.environ, TANDEM_SERVER_N_CTX="160", TANDEM_SERVER_N_THREADS="1")
+    with CloudProcess(model=str(smol_path), env=env) as small:
+        config = load_config(environ={})
+        config.cloud.address = small.address
+        config.fuse.mode, config.fuse.rule = "exact", "fixed"
+        answer = EdgeAgent(config, edge_model=edge).ask(AskRequest(PROMPTS[3], NOTES, "fuse", max_tokens=120))
+        text = answer.text()
+    report = answer.report
+    assert "context holds" in report.fuse.cloud_lost and "the edge finished alone" in report.fallback
+    assert report.fuse.tokens > 100 - 60 and text.strip()  # well past what the cloud's context could hold
 
 
 def test_cloud_lost_mid_answer_the_edge_finishes(edge: EdgeModel, smol_path: Path, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from edge_agent.fusion.rules import (
+    ContextDelta,
     EntropyAdaptive,
     FixedWeight,
     LearnedGate,
@@ -74,3 +75,17 @@ def test_proxy_tuning_adds_the_tuning_difference() -> None:
     assert int(c.ids[int(np.argmax(fused))]) == 1
     with pytest.raises(ValueError, match="unknown fusion rule"):
         make_rule("average")
+
+
+def test_context_delta_keeps_the_cloud_where_the_notes_do_not_matter() -> None:
+    c = candidates(EDGE, CLOUD_IDS, CLOUD_LPS, k=3)
+    rule = make_rule("delta", alpha=1.0)
+    assert isinstance(rule, ContextDelta) and rule.needs_base
+    same = rule.fuse_with_base(c, EDGE)  # the edge without the notes says what it says with them
+    assert np.allclose(same, c.cloud) and int(c.ids[int(np.argmax(same))]) == 2
+    # the notes make the edge like token 1 far more than it would without them: the delta moves the choice
+    without_notes = logprobs({1: 0.01, 2: 0.6, 3: 0.39})
+    assert int(c.ids[int(np.argmax(rule.fuse_with_base(c, without_notes)))]) == 1
+    assert int(c.ids[int(np.argmax(ContextDelta(alpha=0.1).fuse_with_base(c, without_notes)))]) == 2
+    with pytest.raises(RuntimeError, match="needs the base distribution"):
+        rule.fuse(c)
