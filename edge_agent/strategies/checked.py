@@ -1,7 +1,7 @@
 """checked: the edge strategy's answer, then fact-checked and repaired on the device against the
 notes lines the request needs. Nothing leaves the device.
 
-The draft is written with the edge strategy's prompt; `finishing.finish` fills any bracketed
+The draft is written with the edge strategy's prompt (notes, history, instruction); `finishing.finish` fills any bracketed
 slot the small model left ("[Landlord's Name]"), drops repeated sentences and an unfinished
 tail, and adds the relevant notes lines the draft leaves out. Nothing streams until that is done.
 """
@@ -20,8 +20,7 @@ from edge_agent.strategies.report import AnswerReport
 def run_checked(ctx: StrategyContext, request: AskRequest, report: AnswerReport) -> Iterator[str]:
     """The edge answer, filled, tidied and repaired with the relevant notes lines; yielded whole."""
     report.answered_by = "edge"
-    messages = prompts.edge_messages(request.instruction, request.context)
-    draft = "".join(ctx.edge.stream(messages, request, report))
+    draft = "".join(ctx.edge.stream(prompts.request_messages(request), request, report))
     text = finish(ctx, request, report, draft)
     if text:
         yield text

@@ -4,6 +4,8 @@ tidy it, and repair it with the relevant notes lines it leaves out (edge_agent.c
 Nothing here sends anything: the extra edge calls run on the shared edge model under its lock.
 The finished text is returned whole, so these strategies stream nothing until it is ready
 (as best-of does): what streams is what the user keeps, and the time to first text is the total.
+In a conversation the edge's saved KV state holds the draft, not the finished text, so a
+follow-up reuses the cached prompt only up to the previous answer.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def edge_generate(ctx: StrategyContext, report: AnswerReport) -> Generate:
 
 def finish(ctx: StrategyContext, request: AskRequest, report: AnswerReport, draft: str) -> str:
     """`draft` filled, tidied and repaired against the request's notes; the report records what changed."""
-    notes = request.context.lines
+    notes = request.context.lines + [line.strip() for line in request.turn_notes.splitlines() if line.strip()]
     report.draft = draft
     if report.cancel.is_set() or not draft.strip():
         return draft

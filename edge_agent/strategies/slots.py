@@ -2,7 +2,8 @@
 ("[landlord's name]", "[date the guests arrive]") for every detail it cannot know; the edge fills
 the slots from the notes and finishes the text as `checked` does.
 
-The cloud sees only the redacted instruction and the constant `collab.slots.SLOT_SYSTEM`, through
+The cloud sees only the redacted instruction (and the conversation's earlier turns, redacted, as
+every cloud strategy sends them) and the constant `collab.slots.SLOT_SYSTEM`, through
 the request's CloudClient (which redacts and audits what it sends). When the cloud cannot answer,
 the edge writes the answer alone (the `checked` strategy), like the other cloud strategies.
 """
@@ -25,7 +26,7 @@ def run_slots(ctx: StrategyContext, request: AskRequest, report: AnswerReport) -
     try:
         draft = "".join(ctx.cloud.generate(
             request.instruction, system=SLOT_SYSTEM, max_tokens=request.max_tokens,
-            temperature=request.temperature, seed=request.seed,
+            temperature=request.temperature, seed=request.seed, history=request.cloud_history,
         ))
     except CloudError as exc:
         if not exc.fallback_ok:
