@@ -160,6 +160,8 @@ def bench_quality(args: argparse.Namespace, config: Config) -> int:
     table, report_path, chart_path = quality.write_outputs(outcome, settings)
     print(f"# {settings.command()}", flush=True)
     print(table)
+    for agreement in outcome.agreements:
+        print(f"judge check: {agreement.line()}")
     print(f"report: {report_path}" + (f"\nchart:  {chart_path}" if chart_path else ""), flush=True)
     for note in outcome.notes:
         print(f"note: {note}", file=sys.stderr)

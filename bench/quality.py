@@ -7,7 +7,10 @@ between its start and its end are exactly what the cloud received for it; they a
 checked for the task's canaries (as text, digit runs and token ids) and compared with
 the edge's audit log. Then a local judge (the cloud model's weights, in this process,
 never through the service) rates the answer knowing the notes, and the Cappy scorer
-scores it when its artifact is built.
+scores it when its artifact is built. Once every answer is in, the pairwise judge (the same
+weights) compares each strategy's answer with the opt-in baseline's (`pairwise`), and both
+judges are checked against a known order (the baseline above cloud-public): one that fails
+is left out of the headline table.
 
 The opt-in baseline `cloud-with-context` runs because the bench sets
 `cloud.allow_context = true` on its own copy of the configuration, and only there.
@@ -26,8 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import judge as judge_mod
+from bench import pairwise, quality_pairs
+from bench.answer_key import answer_setup
 from bench.leaks import find_leaks
-from bench.report import StrategySummary, summarize
+from bench.report import StrategySummary, add_preserved, summarize
 from bench.results import CACHE_FILE, ResultCache, Row, RowKey, task_digest
 from bench.tasks import DEFAULT_TASKS, Task, fact_recall, load_tasks
 from cloud_service.capture import CapturedRequest, read_capture
@@ -92,6 +97,8 @@ class QualityOutcome:
     tasks: list[Task]
     generated: int = 0  # answers made in this run
     judged: int = 0  # judgements made in this run
+    pair_judged: int = 0  # pairwise verdicts made in this run
+    agreements: list[pairwise.Agreement] = field(default_factory=list)  # the judges' checks; pairwise first
     scored: int = 0
     cached: int = 0  # answers taken from the cache
     with_scorer: bool = False
@@ -205,7 +212,9 @@ def run_quality(settings: QualitySettings, config: Config, progress: Progress = 
                        f"{settings.cloud_threads or 'all cores'} (edge.n_threads, server.n_threads)")
 
     work = [(task, strategy, RowKey(task.id, task_digest(task), strategy, edge_path.name, cloud_path.name,
-                                    settings.max_tokens)) for task in tasks for strategy in strategies]
+                                    settings.max_tokens, answer_setup(strategy, config, task.instruction,
+                                                                      PrivateContext(task.private_context))))
+            for task in tasks for strategy in strategies]
     to_generate = sum(cache.get(key) is None for _, _, key in work)
     outcome.cached = len(work) - to_generate
     progress(f"{len(tasks)} tasks x {len(strategies)} strategies: {to_generate} to answer, "
@@ -243,7 +252,14 @@ def run_quality(settings: QualitySettings, config: Config, progress: Progress = 
                 left = sum(pending(k) for _, _, k in work[number:])
                 progress(_progress_line(number, len(work), task, strategy, row, fresh,
                                         time.perf_counter() - work_started, done_work, left))
+        if settings.judge:
+            outcome.pair_judged = quality_pairs.judge_pairs(res.pair_judge, outcome.rows, tasks, cache,
+                                                            cloud_path.name, progress)
     outcome.summaries = summarize(outcome.rows, strategies)
+    if settings.judge:
+        add_preserved(outcome.summaries, pairwise.preserved_by_strategy(outcome.rows, strategies, cloud_path.name))
+        outcome.agreements = [pairwise.judge_agreement(outcome.rows, cloud_path.name),
+                              pairwise.rating_agreement(outcome.rows)]
     outcome.elapsed_s = time.perf_counter() - started
     return outcome
 
@@ -268,6 +284,7 @@ class _Resources:
         self._stack = contextlib.ExitStack()
         self._agent = None
         self._judge: judge_mod.Judge | None = None
+        self._pair_judge: pairwise.PairwiseJudge | None = None
         self.capture = Path()
 
     def __enter__(self) -> _Resources:
@@ -311,9 +328,18 @@ class _Resources:
             self._stack.callback(self._judge.close)
         return self._judge
 
+    def pair_judge(self) -> pairwise.PairwiseJudge:
+        """The pairwise judge, on the 1-10 judge's model (the same weights, loaded once)."""
+        if self._pair_judge is None:
+            self._pair_judge = pairwise.PairwiseJudge(self.cloud_path, llm=self.judge().llm)
+        return self._pair_judge
+
 
 METHODS = """\
 - **fact recall**: share of the task's required facts found in the answer (case-insensitive, whitespace collapsed).
+- **preserved**: PAPILLON's "quality preserved": the share of tasks where the pairwise judge (the cloud model's
+  weights, in the bench process) finds the strategy's answer at least as good as the opt-in baseline's answer to
+  the same task. Method `{pair_method}`: {pair_how} A tie, or readings that contradict each other, count as preserved.
 - **judge 1-10**: the cloud model's weights, loaded in the bench process as an evaluator only (never through the
   service), see the notes, the request and the answer and rate it on a 1-10 rubric. The score is read from the
   logits, not from generated text: the expected rating under the next-token distribution over "1".."10"
@@ -337,7 +363,8 @@ def write_outputs(outcome: QualityOutcome, settings: QualitySettings) -> tuple[s
 
     results = Path(settings.results_dir)
     results.mkdir(parents=True, exist_ok=True)
-    table = report.format_table(outcome.summaries, outcome.with_scorer)
+    show = quality_pairs.headline(outcome.agreements)
+    table = report.format_table(outcome.summaries, outcome.with_scorer, **show)
     models = f"edge {settings.edge_model}, cloud and judge {settings.cloud_model}"
     chart_path: Path | None = results / CHART_FILE
     try:
@@ -354,16 +381,19 @@ def write_outputs(outcome: QualityOutcome, settings: QualitySettings) -> tuple[s
         f"- llama.cpp threads: {outcome.threads}",
         f"- tasks: {len(outcome.tasks)} from `{settings.tasks_file}`; greedy decoding, max {settings.max_tokens} tokens",
         f"- this run: {outcome.generated} answers made, {outcome.cached} from the cache, {outcome.judged} judged, "
-        f"{_fmt_duration(outcome.elapsed_s)}",
-        "", "## Results", "", report.markdown_table(outcome.summaries, outcome.with_scorer), "",
+        f"{outcome.pair_judged} compared with {pairwise.BASELINE}, {_fmt_duration(outcome.elapsed_s)}",
+        "", "## Results", "", report.markdown_table(outcome.summaries, outcome.with_scorer, **show), "",
     ]
     if any(s.opt_in for s in outcome.summaries):
         lines += ["\\* opt-in baseline: the bench sets `cloud.allow_context = true` for itself only; this strategy "
                   "sends the private notes to the cloud.", ""]
-    lines += ["## Targets", "", *report.target_lines(outcome.summaries), ""]
+    lines += quality_pairs.agreement_section(outcome.agreements)
+    metrics = ["fact_recall"] + [m for m, key in (("preserved", "show_preserved"), ("judge", "show_judge")) if show[key]]
+    lines += ["## Targets", "", *report.target_lines(outcome.summaries, metrics), ""]
     if chart_path is not None:
         lines += ["## Chart", "", f"![quality vs. leaks vs. latency]({CHART_FILE})", ""]
-    lines += ["## How it is measured", "", METHODS.format(method=judge_mod.METHOD, cores=os.cpu_count()), ""]
+    lines += ["## How it is measured", "", METHODS.format(
+        method=judge_mod.METHOD, cores=os.cpu_count(), pair_method=pairwise.METHOD, pair_how=quality_pairs.PAIR_HOW), ""]
     problems = [f"- `{s.strategy}`: {s.errors} error(s): " + "; ".join(s.error_samples)
                 for s in outcome.summaries if s.errors]
     problems += [f"- `{s.strategy}`: in {s.audit_mismatches} answer(s) the captured bytes differ from the audit log"

@@ -10,6 +10,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bench.pairwise import Preserved
 from bench.results import Row
 
 OPT_IN = "cloud-with-context"  # the baseline that sends the notes on purpose
@@ -25,6 +26,8 @@ class StrategySummary:
     fact_recall: float | None = None
     judge: float | None = None
     judged: int = 0
+    preserved: float | None = None  # pairwise: share of tasks judged at least as good as the opt-in baseline
+    pair_judged: int = 0
     scorer: float | None = None
     leaked: int = 0  # canaries found in what the cloud received, summed over tasks
     tasks_leaking: int = 0
@@ -77,6 +80,15 @@ def summarize(rows: Sequence[Row], strategies: Sequence[str]) -> list[StrategySu
     return out
 
 
+def add_preserved(summaries: Sequence[StrategySummary], preserved: Sequence[Preserved]) -> None:
+    """Attach the pairwise judge's preserved share to the summaries of the same strategies."""
+    by_name = {p.strategy: p for p in preserved}
+    for s in summaries:
+        p = by_name.get(s.strategy)
+        if p is not None:
+            s.preserved, s.pair_judged = p.preserved, p.judged
+
+
 def _num(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
@@ -85,15 +97,25 @@ def _label(s: StrategySummary) -> str:
     return f"{s.strategy} (opt-in*)" if s.opt_in else s.strategy
 
 
-def table_rows(summaries: Sequence[StrategySummary], with_scorer: bool) -> tuple[list[str], list[list[str]]]:
-    """Header and cells shared by the text table and the Markdown one."""
-    header = ["strategy", "tasks", "fact recall", "judge 1-10"]
+def table_rows(summaries: Sequence[StrategySummary], with_scorer: bool, show_judge: bool = True,
+               show_preserved: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Header and cells shared by the text table and the Markdown one. A judge that failed its
+    agreement check is left out (`show_judge`, `show_preserved` false)."""
+    header = ["strategy", "tasks", "fact recall"]
+    if show_preserved:
+        header.append("preserved")
+    if show_judge:
+        header.append("judge 1-10")
     if with_scorer:
         header.append("scorer")
     header += ["leaks", "TTFT s", "total s", "tok/s", "bytes up", "bytes down", "RPCs", "fallbacks", "errors"]
     cells = []
     for s in summaries:
-        row = [_label(s), str(s.tasks), _num(s.fact_recall), _num(s.judge)]
+        row = [_label(s), str(s.tasks), _num(s.fact_recall)]
+        if show_preserved:
+            row.append("n/a" if s.preserved is None else f"{s.preserved:.0%}")
+        if show_judge:
+            row.append(_num(s.judge))
         if with_scorer:
             row.append(_num(s.scorer))
         row += [
@@ -105,8 +127,10 @@ def table_rows(summaries: Sequence[StrategySummary], with_scorer: bool) -> tuple
     return header, cells
 
 
-def format_table(summaries: Sequence[StrategySummary], with_scorer: bool) -> str:
-    header, cells = table_rows(summaries, with_scorer)
+def format_table(summaries: Sequence[StrategySummary], with_scorer: bool, show_judge: bool = True,
+                 show_preserved: bool = False) -> str:
+    """The summaries as an aligned text table (for the console)."""
+    header, cells = table_rows(summaries, with_scorer, show_judge, show_preserved)
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(header)]
     lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))]
     for row in cells:
@@ -116,16 +140,22 @@ def format_table(summaries: Sequence[StrategySummary], with_scorer: bool) -> str
     return "\n".join(lines)
 
 
-def markdown_table(summaries: Sequence[StrategySummary], with_scorer: bool) -> str:
-    header, cells = table_rows(summaries, with_scorer)
+def markdown_table(summaries: Sequence[StrategySummary], with_scorer: bool, show_judge: bool = True,
+                   show_preserved: bool = False) -> str:
+    """The summaries as a Markdown table (for report.md)."""
+    header, cells = table_rows(summaries, with_scorer, show_judge, show_preserved)
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in cells]
     return "\n".join(lines)
 
 
-def target_lines(summaries: Sequence[StrategySummary]) -> list[str]:
+PRESERVED_TARGET = 0.7  # issue 18: the best private strategy preserves 70% or more
+
+
+def target_lines(summaries: Sequence[StrategySummary], metrics: Sequence[str] = ("fact_recall", "judge")) -> list[str]:
     """The issue's targets: zero leaks but for the opt-in baseline; each collaborative strategy
-    at or above edge alone and at 95% or more of the baseline on fact recall and judge."""
+    at or above edge alone and at 95% or more of the baseline on fact recall and judge (the
+    `metrics` that passed their checks), and preserved at or above 70% when it is one of them."""
     by_name = {s.strategy: s for s in summaries}
     lines = []
     for s in summaries:
@@ -136,7 +166,11 @@ def target_lines(summaries: Sequence[StrategySummary]) -> list[str]:
     for s in summaries:
         if s.strategy in ("edge", "cloud-public") or s.opt_in:
             continue
-        for metric in ("fact_recall", "judge"):
+        if "preserved" in metrics and s.preserved is not None:
+            verdict = "met" if s.preserved >= PRESERVED_TARGET else "missed"
+            lines.append(f"- `{s.strategy}` preserved: {s.preserved:.0%} of tasks at least as good as {OPT_IN} "
+                         f"(target {PRESERVED_TARGET:.0%}: {verdict})")
+        for metric in (m for m in metrics if m != "preserved"):
             mine = getattr(s, metric)
             if mine is None:
                 continue

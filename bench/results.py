@@ -1,7 +1,9 @@
 """One measured (task, strategy) answer, and the JSONL cache that lets an interrupted run resume.
 
-A row is keyed by (task id, task digest, strategy, edge model, cloud model, max_tokens):
-change any of them and the answer is made again. The judge's and the scorer's verdicts
+A row is keyed by (task id, task digest, strategy, edge model, cloud model, max_tokens, setup):
+change any of them and the answer is made again. `setup` hashes what else the strategy's answer
+depends on (its settings, its prompt texts, ...: see answer_key); rows written before it
+existed load with setup "" and match no key made now. The judge's and the scorer's verdicts
 are stored on the row too, and filled in later when a run had them switched off.
 """
 
@@ -32,6 +34,7 @@ class RowKey:
     edge_model: str
     cloud_model: str
     max_tokens: int
+    setup: str = ""  # answer_key.answer_setup(): the strategy's settings, prompts and other inputs
 
 
 @dataclass
@@ -62,6 +65,7 @@ class Row:
     judge_method: str = ""
     scorer: float | None = None
     scorer_version: str = ""  # the scorer artifact's sha256 prefix: a rebuilt scorer scores again
+    pairwise: dict | None = None  # pairwise.StoredVerdict against the baseline's answer to the same task
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), ensure_ascii=False)

@@ -29,7 +29,7 @@ DEMO_INSTRUCTION = "Write a short email to my landlord asking him to fix the hea
 def register(commands: argparse._SubParsersAction) -> None:
     """Add `tandem demo` to the command parsers."""
     demo = commands.add_parser("demo", help="start a cloud on loopback, ask one question with private notes, stop")
-    demo.add_argument("--strategy", choices=STRATEGIES, default="sketch", help="default: sketch")
+    demo.add_argument("--strategy", choices=STRATEGIES, default=None, help="default: edge.strategy")
     command(demo, demo_command)
 
 
@@ -40,6 +40,7 @@ def demo_command(args: argparse.Namespace, config: Config) -> int:
     from edge_agent.privacy import AuditLog
     from edge_agent.strategies import AskRequest
 
+    strategy = args.strategy or config.edge.strategy
     if config.edge.model in CATALOG:
         install_model(CATALOG[config.edge.model], progress=ProgressLine(config.edge.model))
     print("== starting the cloud service (server.model) on loopback ...", flush=True)
@@ -51,8 +52,8 @@ def demo_command(args: argparse.Namespace, config: Config) -> int:
         print("== private notes (they stay on this device):")
         print("   " + DEMO_NOTES.replace("\n", "\n   "))
         print(f"== instruction: {DEMO_INSTRUCTION}")
-        print(f"== answer (strategy {args.strategy}):\n", flush=True)
-        request = AskRequest(DEMO_INSTRUCTION, PrivateContext(DEMO_NOTES, "demo"), args.strategy,
+        print(f"== answer (strategy {strategy}):\n", flush=True)
+        request = AskRequest(DEMO_INSTRUCTION, PrivateContext(DEMO_NOTES, "demo"), strategy,
                              max_tokens=config.edge.max_tokens)
         answer = agent.ask(request)
         try:
@@ -63,8 +64,11 @@ def demo_command(args: argparse.Namespace, config: Config) -> int:
             agent.close()
         print("\n")
         print_report(answer.report, sys.stdout)
-        for entry in AuditLog(config.privacy.audit_path()).entries(request_id=answer.report.request_id):
+        sent = AuditLog(config.privacy.audit_path()).entries(request_id=answer.report.request_id)
+        for entry in sent:
             print(f"-- sent {entry.rpc.rsplit('/', 1)[-1]} ({len(entry.payload)} bytes): "
                   + entry.summary.replace("\n", "; "))
+        if not sent:
+            print("-- nothing was sent to the cloud for this answer")
     print("== cloud service stopped")
     return 0

@@ -3,8 +3,9 @@
 SmolLM2-135M plays edge, cloud and judge (the mechanics are under test, not the prose).
 One fixture makes three runs over 2 tasks x 3 strategies:
   A. without the judge: everything is answered, measured, cached and reported;
-  B. with the judge, and the cloud process forbidden: cached answers are judged, none remade;
-  C. again, with the cloud and the judge forbidden: everything comes from the cache.
+  B. with the judge, and the cloud process forbidden: cached answers are judged (1-10 and
+     pairwise against the baseline), none remade;
+  C. again, with the cloud and both judges forbidden: everything comes from the cache.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from bench import judge as judge_mod
-from bench import quality
+from bench import pairwise, quality
 from bench.results import CACHE_FILE, Row
 from bench.tasks import load_tasks
 from runtime.cli import main
@@ -68,6 +69,7 @@ def runs(smol_path: Path, tmp_path_factory: pytest.TempPathFactory):
         mp.setattr(quality, "CloudProcess", _Forbidden)
         second = _run(args)
         mp.setattr(judge_mod, "Judge", _Forbidden)
+        mp.setattr(pairwise, "PairwiseJudge", _Forbidden)
         third = _run(args)
     yield {"first": first, "second": second, "third": third, "results": results,
            "lines_after_first": lines_after_first}
@@ -127,7 +129,26 @@ def test_the_second_run_judges_cached_answers_without_answering_again(runs) -> N
     for row in rows.values():
         assert 1.0 <= row.judge <= 10.0 and row.judge_method == judge_mod.METHOD
         assert sum(row.judge_probs) == pytest.approx(1.0) and 0.0 < row.judge_mass <= 1.0
-    assert _table_cell(second.out, "edge", "judge 1-10") != "n/a"
+    checks = dict(re.findall(r"^judge check: (pairwise judge|judge 1-10): .*: (passes|FAILS)", second.out, re.MULTILINE))
+    assert set(checks) == {"pairwise judge", "judge 1-10"}
+    header = next(line for line in second.out.splitlines() if line.startswith("strategy"))
+    assert ("judge 1-10" in header) == (checks["judge 1-10"] == "passes")  # a judge that fails is no headline
+    assert ("preserved" in header) == (checks["pairwise judge"] == "passes")
+    assert "## Can the judges tell?" in (results / "report.md").read_text()
+
+
+def test_the_second_run_compares_every_answer_with_the_baseline(runs) -> None:
+    rows = _rows(runs["results"])
+    for task in load_tasks(limit=TASKS):
+        base = rows[(task.id, "cloud-with-context")]
+        for strategy in STRATEGIES:
+            verdict = pairwise.stored_verdict(rows[(task.id, strategy)], base, _judge_model(runs))
+            assert verdict is not None and all(0.0 <= p <= 1.0 for p in verdict.p_baseline)
+        assert pairwise.stored_verdict(base, base, _judge_model(runs)).outcome == "tie"  # itself
+
+
+def _judge_model(runs) -> str:
+    return next(iter(_rows(runs["results"]).values())).key.cloud_model
 
 
 def test_the_third_run_is_served_entirely_from_the_cache(runs) -> None:
@@ -137,7 +158,8 @@ def test_the_third_run_is_served_entirely_from_the_cache(runs) -> None:
     third_table = [line for line in third.out.splitlines() if not line.startswith("#")]
     second_table = [line for line in second.out.splitlines() if not line.startswith("#")]
     assert third_table == second_table  # same figures, nothing recomputed
-    assert len(lines) == 2 * TASKS * len(STRATEGIES)  # run A's rows plus run B's judged rows, none from run C
+    # run A's rows, run B's rated rows and its pairwise-judged rows, none from run C
+    assert len(lines) == 3 * TASKS * len(STRATEGIES)
     assert not re.search(r"^\[\d+/\d+\]", third.err, re.MULTILINE)  # no progress line: no work
 
 

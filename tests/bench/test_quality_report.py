@@ -10,8 +10,9 @@ import pytest
 
 from bench.chart import ChartUnavailable, write_chart
 from bench.judge import rating_distribution
+from bench.pairwise import Preserved
 from bench.quality import BenchError, QualitySettings, select_strategies
-from bench.report import format_table, markdown_table, per_task_table, summarize, target_lines
+from bench.report import add_preserved, format_table, markdown_table, per_task_table, summarize, target_lines
 from bench.results import ResultCache, Row, RowKey
 from edge_agent.strategies import STRATEGIES
 from runtime.cli import main
@@ -78,6 +79,19 @@ def test_targets_compare_with_edge_and_the_baseline() -> None:
     assert ">= edge (0.50 vs 0.50)" in recall and "67% of cloud-with-context (missed)" in recall
     leaky = target_lines(summarize([_row("t1", "sketch", leaked=["x"])], ["sketch"]))
     assert leaky == ["- `sketch`: zero leaks: MISSED (1 canaries leaked)"]
+
+
+def test_a_judge_that_failed_its_check_leaves_the_table_and_the_targets() -> None:
+    summaries = summarize(ROWS, ["edge", "sketch", "cloud-with-context"])
+    add_preserved(summaries, [Preserved("edge", judged=2, wins=1, ties=0, losses=1), Preserved("sketch", judged=1)])
+    assert (summaries[0].preserved, summaries[0].pair_judged) == (0.5, 2) and summaries[2].preserved is None
+    header = format_table(summaries, with_scorer=False, show_judge=False, show_preserved=True).splitlines()[0]
+    assert "preserved" in header and "judge" not in header
+    md = markdown_table(summaries, with_scorer=False, show_judge=False, show_preserved=True).splitlines()
+    assert md[2].startswith("| edge | 3 | 0.50 | 50% | 0 |")
+    lines = target_lines(summaries, ["fact_recall", "preserved"])
+    assert "- `sketch` preserved: 0% of tasks at least as good as cloud-with-context (target 70%: missed)" in lines
+    assert not any(" judge:" in line for line in lines)
 
 
 def test_per_task_table_shows_errors_and_leaks() -> None:
