@@ -73,6 +73,12 @@ class BadgeLine(Widget):
         return self._text(self.content_size.width)
 
 
+def notes_used_text(meta: dict[str, Any]) -> str:
+    """"notes used:" and the notes lines the answer was checked against, one a line ("" if none)."""
+    lines = [str(line) for line in meta.get("notes_used") or []]
+    return "notes used:\n" + "\n".join(f"  · {line}" for line in lines) if lines else ""
+
+
 class AnswerView(Vertical):
     """One answer: its text (Markdown, streamed) and a line of badges under it."""
 
@@ -93,6 +99,8 @@ class AnswerView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Markdown(self.initial_text, classes="answer-text", parser_factory=answer_parser)
+        if notes_used_text(self.meta):
+            yield Static(notes_used_text(self.meta), classes="answer-notes", markup=False)
         yield BadgeLine(self.meta, "writing…" if self.streaming else "")
 
     @property
@@ -111,6 +119,9 @@ class AnswerView(Vertical):
         self.complete = complete
         self.streaming = False
         self.query_one(BadgeLine).show(self.meta)
+        notes = notes_used_text(meta)
+        if notes and not self.query(".answer-notes"):
+            self.mount(Static(notes, classes="answer-notes", markup=False), before=self.query_one(BadgeLine))
         if meta.get("error"):
             self.mount(Static(f"⚠ {meta['error']}", classes="answer-error", markup=False),
                        before=self.query_one(BadgeLine))

@@ -143,10 +143,14 @@ def _history_note(report: AnswerReport | None) -> str:
 
 
 def print_report(report: AnswerReport, stream: TextIO = sys.stderr) -> None:
-    """The lines under an answer: strategy, fallback, what went to the cloud, speed."""
+    """The lines under an answer: strategy, fallback, what went to the cloud, the notes used, speed."""
     print(f"-- {report.summary()}", file=stream)
     if report.sketch:
         print(f"-- cloud outline: {len(report.sketch)} point(s)", file=stream)
+    if report.notes_used:
+        print("-- notes used:", file=stream)
+        for line in report.notes_used:
+            print(f"--   {line}", file=stream)
     timing = f"-- {report.total_s or 0:.1f}s"
     if report.edge_tokens:
         timing += f", edge model wrote {report.edge_tokens} tokens"

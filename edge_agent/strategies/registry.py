@@ -57,6 +57,11 @@ STRATEGIES: dict[str, Strategy] = {s.name: s for s in (
              "both models choose each token (logit fusion); private spans stay on the edge", calls_cloud=True),
     Strategy("best-of", "edge_agent.strategies.best_of:run_best_of",
              "several candidates, scored and verified on the device; the best is returned", calls_cloud=True),
+    Strategy("checked", "edge_agent.strategies.checked:run_checked",
+             "the edge answer, checked against your relevant notes and repaired on the device", calls_cloud=False),
+    Strategy("slots", "edge_agent.strategies.slots:run_slots",
+             "the cloud drafts the redacted instruction with slots; the edge fills them from your notes",
+             calls_cloud=True),
     Strategy("cloud-with-context", "edge_agent.strategies.cloud:run_cloud_with_context",
              "OPT-IN baseline: the cloud gets your notes", calls_cloud=True, opt_in="cloud.allow_context"),
 )}

@@ -45,6 +45,11 @@ class AnswerReport:
     verdict_probs: dict[str, float] = field(default_factory=dict)
     candidates: list[Candidate] = field(default_factory=list)  # best-of only
     chosen: str = ""  # best-of only: which candidate was returned
+    notes_used: list[str] = field(default_factory=list)  # checked / slots: the notes lines judged relevant
+    draft: str = ""  # checked / slots: the text before the edge finished it (filled, tidied, repaired)
+    slot_values: dict[str, str] = field(default_factory=dict)  # slots filled from the notes: slot -> value
+    slots_dropped: list[str] = field(default_factory=list)  # slots the notes could not fill (removed)
+    repair_added: list[str] = field(default_factory=list)  # sentences the repair added from uncovered lines
     wire: WireStats = field(default_factory=WireStats)
     text: str = ""
     edge_tokens: int = 0
@@ -86,6 +91,9 @@ class AnswerReport:
             parts.append(f"verdict {self.verdict} ({VERDICT_MEANINGS.get(self.verdict, '?')})")
         if self.chosen:
             parts.append(f"best of {len(self.candidates)}: {self.chosen}")
+        if self.draft:
+            parts.append(f"finished on the edge: {len(self.slot_values)} slot(s) filled, "
+                         f"{len(self.slots_dropped)} dropped, {len(self.repair_added)} note line(s) added")
         if self.fuse is not None and self.fuse.tokens:
             f = self.fuse
             parts.append(

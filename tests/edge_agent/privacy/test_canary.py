@@ -25,7 +25,7 @@ from edge_agent.local_model import EdgeModel
 from edge_agent.strategies import AskRequest
 from runtime.llm import load_llama
 
-PRIVACY_STRATEGIES = ("edge", "cloud-public", "sketch", "fuse")
+PRIVACY_STRATEGIES = ("edge", "cloud-public", "sketch", "fuse", "checked", "slots")
 # Extra canaries that look like nothing a model would produce by chance.
 PLANTED = ("Zyxwortha Quennell", "QX-77104-ZZ", "zyx.quennell@example.org")
 
