@@ -279,8 +279,11 @@ class RecognizerView:
             if not cased:
                 continue  # caseless scripts: the English model cannot tell names there
             upper = word[:1].isupper()
+            # spaCy's small model tags some everyday lowercase words PROPN ("my gym locker code");
+            # a lowercase word counts as a proper noun only if it is also rare
+            common_lower = not upper and frequency.zipf_any_form(word) >= self.rare_word_zipf > 0
             if (
-                pos == "PROPN"
+                (pos == "PROPN" and not common_lower)
                 or (upper and not sentence_start)
                 or (word.isupper() and len(word) >= 2)
                 or (self.rare_word_zipf > 0 and pos not in _NOT_NAME_POS and _LATIN_WORD.fullmatch(word)
