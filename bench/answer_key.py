@@ -126,12 +126,31 @@ def verifier_prompts(config: Config) -> object:
             verifier.GROUNDED_QUESTIONS, verifier.CONTENT_FREE]
 
 
+FINISH_MODULES = ("edge_agent.strategies.finishing", "edge_agent.collab", "edge_agent.collab.details",
+                  "edge_agent.collab.finish", "edge_agent.collab.focus", "edge_agent.collab.repair",
+                  "edge_agent.collab.slots", "edge_agent.collab.tidy")
+
+
+def finish_code(config: Config) -> object:
+    """The edge's finish (fill, tidy, repair) of checked and slots: its prompts and rules live in code."""
+    return {module: _source_digest(module) for module in FINISH_MODULES}
+
+
+def slot_prompt(config: Config) -> object:
+    """The constant system prompt of the cloud's slot draft."""
+    from edge_agent.collab.slots import SLOT_SYSTEM
+
+    return SLOT_SYSTEM
+
+
 DEPENDS: dict[str, Depends] = {
     "edge": Depends(inputs=(edge_prompt,)),
     "cloud-public": Depends(inputs=(cloud_public_prompt,), redacts=True),
     "sketch": Depends(config=("cloud.sketch_max_tokens",), inputs=(sketch_prompt, cloud_sketch_prompt), redacts=True),
     "fuse": Depends(config=("fuse",), inputs=(edge_prompt, cloud_public_prompt, fuse_gate), redacts=True),
     "cloud-with-context": Depends(inputs=(cloud_context_prompt,), redacts=True),
+    "checked": Depends(inputs=(edge_prompt, finish_code)),
+    "slots": Depends(inputs=(slot_prompt, finish_code), redacts=True, uses=lambda config: ["checked"]),
     "best-of": Depends(config=("best_of",), inputs=(scorer_artifact, verifier_prompts),
                        uses=lambda config: [*config.best_of.strategy_list(), "edge"]),
 }

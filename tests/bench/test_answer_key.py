@@ -16,7 +16,7 @@ from edge_agent.strategies import STRATEGIES, Strategy, prompts
 NOTES = PrivateContext("Landlord: Mr. Holm\nRadiator cold since Monday")
 ASK = "Email Mr. Holm about the radiator."
 # The strategies DEPENDS declares; one added to STRATEGIES later gets the conservative key (tested below).
-DECLARED = ("edge", "cloud-public", "sketch", "fuse", "cloud-with-context", "best-of")
+DECLARED = ("edge", "cloud-public", "sketch", "fuse", "cloud-with-context", "best-of", "checked", "slots")
 
 
 def _setups(config: Config) -> dict[str, str]:
@@ -62,7 +62,8 @@ def test_a_changed_prompt_changes_the_key_of_the_strategies_that_use_it(monkeypa
     monkeypatch.setattr(prompts, "EDGE_SYSTEM", prompts.EDGE_SYSTEM + " Be brief.")
     after = _setups(Config())
     # cloud-with-context's system prompt is built from EDGE_SYSTEM too
-    assert {s for s in DECLARED if before[s] != after[s]} == {"edge", "sketch", "fuse", "cloud-with-context", "best-of"}
+    assert {s for s in DECLARED if before[s] != after[s]} == {"edge", "sketch", "fuse", "cloud-with-context", "best-of",
+                                                               "checked", "slots"}  # slots falls back to checked
     monkeypatch.undo()
     monkeypatch.setattr(prompts, "CLOUD_PUBLIC_SYSTEM", "Write it.")
     assert {s for s, v in _setups(Config()).items() if v != before[s]} == {"cloud-public", "fuse", "best-of"}
@@ -123,41 +124,41 @@ def _register(monkeypatch, tmp_path, name: str, source: str, calls_cloud: bool =
 
 
 def test_a_strategy_added_later_without_declaring_anything_gets_a_safe_key(monkeypatch, tmp_path) -> None:
-    _register(monkeypatch, tmp_path, "slots", "def run(ctx, request, report):\n    yield 'v1'\n")
-    assert "slots" not in DEPENDS
-    before = answer_setup("slots", Config(), ASK, NOTES)
-    assert answer_setup("slots", Config(), ASK, NOTES) == before  # stable while nothing changes
+    _register(monkeypatch, tmp_path, "later", "def run(ctx, request, report):\n    yield 'v1'\n")
+    assert "later" not in DEPENDS
+    before = answer_setup("later", Config(), ASK, NOTES)
+    assert answer_setup("later", Config(), ASK, NOTES) == before  # stable while nothing changes
     elsewhere = Config()
     elsewhere.edge.n_threads, elsewhere.cloud.address = 1, "10.0.0.2:50051"  # where and how fast, not what
     elsewhere.privacy.audit_log = "/tmp/elsewhere.jsonl"
-    assert answer_setup("slots", elsewhere, ASK, NOTES) == before
+    assert answer_setup("later", elsewhere, ASK, NOTES) == before
     for section, key, value in [("edge", "temperature", 0.3), ("cloud", "sketch_max_tokens", 64),
                                 ("quality", "verify", True), ("fuse", "draft", 2), ("best_of", "samples", 3)]:
         config = Config()
         assert getattr(config.__dict__[section], key) != value
         setattr(getattr(config, section), key, value)
-        assert answer_setup("slots", config, ASK, NOTES) != before, f"{section}.{key}"
+        assert answer_setup("later", config, ASK, NOTES) != before, f"{section}.{key}"
     # it calls the cloud: what the cloud sees of the instruction is part of its key
-    assert answer_setup("slots", Config(), "Email Mr. Holm about the boiler.", NOTES) != before
-    (tmp_path / "bench_key_probe_slots.py").write_text("def run(ctx, request, report):\n    yield 'v2'\n")
-    assert answer_setup("slots", Config(), ASK, NOTES) != before  # its code changed
+    assert answer_setup("later", Config(), "Email Mr. Holm about the boiler.", NOTES) != before
+    (tmp_path / "bench_key_probe_later.py").write_text("def run(ctx, request, report):\n    yield 'v2'\n")
+    assert answer_setup("later", Config(), ASK, NOTES) != before  # its code changed
     monkeypatch.setattr(answer_key, "_source_digest", lambda module: "prompts edited"
                         if module == "edge_agent.strategies.prompts" else "same")
-    edited = answer_setup("slots", Config(), ASK, NOTES)
+    edited = answer_setup("later", Config(), ASK, NOTES)
     monkeypatch.setattr(answer_key, "_source_digest", lambda module: "same")
-    assert answer_setup("slots", Config(), ASK, NOTES) != edited  # the prompts module is part of it too
+    assert answer_setup("later", Config(), ASK, NOTES) != edited  # the prompts module is part of it too
 
 
 def test_a_later_strategy_run_by_best_of_is_covered_too(monkeypatch, tmp_path) -> None:
-    _register(monkeypatch, tmp_path, "checked", "def run(ctx, request, report):\n    yield ''\n", calls_cloud=False)
+    _register(monkeypatch, tmp_path, "later", "def run(ctx, request, report):\n    yield ''\n", calls_cloud=False)
     config = Config()
-    config.best_of.strategies = "edge,checked"
+    config.best_of.strategies = "edge,later"
     before = answer_setup("best-of", config, ASK, NOTES)
-    config.quality.verify = True  # read by nothing declared, but "checked" may read it
+    config.quality.verify = True  # read by nothing declared, but "later" may read it
     assert answer_setup("best-of", config, ASK, NOTES) != before
     config.quality.verify = False
-    config.privacy.proper_nouns = False  # nothing here sends the instruction, so only "checked"'s key shows it
+    config.privacy.proper_nouns = False  # nothing here sends the instruction, so only "later"'s key shows it
     assert answer_setup("best-of", config, ASK, NOTES) != before
     other = Config()
-    other.best_of.strategies = "edge,checked"
+    other.best_of.strategies = "edge,later"
     assert answer_setup("edge", config, ASK, NOTES) == answer_setup("edge", other, ASK, NOTES)
