@@ -115,7 +115,7 @@ class FuseConfig:
 
     mode: str = "selective"  # selective: ask the cloud only where the edge is unsure | exact: fuse every token
     rule: str = "delta"  # fixed | entropy | gate | proxy | delta
-    confidence: float = 0.5  # selective: the edge commits a token it gives at least this probability alone
+    confidence: float = 0.3  # selective: the edge commits a token it gives at least this probability alone
     cloud_weight: float = 0.5  # the fixed rule's weight of the cloud
     draft: int = 6  # tokens the edge drafts per round trip (0 = one round trip per token)
     ahead: int = 16  # selective: committed tokens go up without waiting once this many are queued (0 = off)
