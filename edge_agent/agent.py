@@ -12,8 +12,9 @@ from edge_agent.edge_runtime import EdgeRuntime
 from edge_agent.local_model import EdgeModel
 from edge_agent.privacy import AuditLog, PrivacyGuard
 from edge_agent.quality import Quality
+from edge_agent.retrieval import Embedder
 from edge_agent.strategies.base import AskRequest, StrategyRefused
-from edge_agent.strategies.context import StrategyContext
+from edge_agent.strategies.context import StrategyContext, shared_embedder
 from edge_agent.strategies.registry import STRATEGIES
 from edge_agent.strategies.report import AnswerReport
 
@@ -47,6 +48,11 @@ class EdgeAgent:
         self.edge = EdgeRuntime(config, edge_model)
         self.audit = audit or AuditLog(config.privacy.audit_path())
         self.quality = Quality()
+        self.embedder: Embedder | None = None  # the store's, when a service sets it; else one per process
+
+    def use_embedder(self, embedder: Embedder) -> None:
+        """Share an embedder already loaded (the store's) with the strategies that rank notes lines."""
+        self.embedder = embedder
 
     @property
     def edge_model(self) -> EdgeModel:
@@ -86,7 +92,8 @@ class EdgeAgent:
     def _run(self, request: AskRequest, report: AnswerReport) -> Iterator[str]:
         guard = PrivacyGuard(request.private_lines, self.config.privacy.guard_settings())  # notes, store, earlier turns
         with self.cloud_client(guard, report.request_id) as cloud:
-            ctx = StrategyContext(edge=self.edge, cloud=cloud, quality=self.quality, config=self.config)
+            ctx = StrategyContext(edge=self.edge, cloud=cloud, quality=self.quality, config=self.config,
+                                  embedder=self.embedder or shared_embedder())
             try:
                 for piece in ctx.run(request.strategy, request, report):
                     if report.cancel.is_set():

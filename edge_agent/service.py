@@ -106,6 +106,7 @@ class AnswerService:
         self.config = config
         self.store = store
         self.agent = agent
+        agent.use_embedder(store.embedder)  # one MiniLM for retrieval and the notes lines of checked/slots
 
     def load(self) -> None:
         """Load the edge model and the embedder (seconds), so that errors come before any text."""
