@@ -63,8 +63,10 @@ def cut_unfinished(text: str) -> str:
     cut = max(last.rfind(c) for c in ".!?")
     if cut > 0:
         lines[-1] = lines[-1][: lines[-1].find(last) + cut + 1]
-    else:
+    elif any(line.strip() for line in lines[:-1]):
         lines.pop()
+    else:
+        return text.rstrip()  # the whole answer is one unfinished line: a cut answer beats none
     return "\n".join(lines).rstrip()
 
 

@@ -53,6 +53,7 @@ def make_config(tmp_path: Path, smol_path: Path, cloud_address: str | None = Non
     config.edge.n_ctx = 2048
     config.edge.n_threads = 1
     config.edge.max_tokens = max_tokens
+    config.edge.strategy = "edge"  # streams piece by piece, which these tests watch (checked answers whole)
     config.cloud.address = cloud_address or f"127.0.0.1:{free_port()}"  # nothing listens there
     config.cloud.connect_timeout_s = 1.0
     config.privacy.audit_log = str(tmp_path / "audit.jsonl")

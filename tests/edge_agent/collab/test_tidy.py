@@ -18,3 +18,8 @@ def test_an_unfinished_last_line_is_cut_but_a_signature_stays() -> None:
     signed = "Hello.\n\nBest regards,\nKwame Asante"
     assert cut_unfinished(signed) == signed
     assert tidy(signed) == signed
+
+
+def test_an_answer_that_is_one_unfinished_line_is_kept() -> None:
+    # a short token budget cuts the only line: an empty answer would lose the turn
+    assert cut_unfinished("Note to self: my locker code is") == "Note to self: my locker code is"

@@ -45,12 +45,13 @@ def test_help_lists_the_commands() -> None:
 
 
 @pytest.mark.slow  # loads a model in a subprocess
-def test_ask_streams_an_answer_and_reports(notes: Path) -> None:
+def test_ask_answers_with_the_default_strategy_and_reports(notes: Path) -> None:
     result = tandem("ask", "When is my dentist appointment?", "--context", str(notes), "--max-tokens", "12",
                     env=small_edge_env())
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
-    assert "strategy: edge" in result.stderr and "nothing was sent to the cloud" in result.stderr
+    assert "strategy: checked" in result.stderr and "nothing was sent to the cloud" in result.stderr
+    assert "-- notes used:" in result.stderr
 
 
 def test_cloud_public_then_audit_shows_the_redacted_payload(notes: Path, smol_path: Path) -> None:
