@@ -23,6 +23,7 @@ from edge_agent.local_model import EdgeModel
 from edge_agent.privacy import AuditLog, CopyDetector, PrivacyGuard
 from edge_agent.strategies import AskRequest, prompts
 from edge_agent.strategies.fuse import cloud_view
+from runtime import kv
 
 NOTES = PrivateContext("Name: Priya Raman\nDentist appointment on March 14 at 3:30 pm\nSister: Anjali")
 PROMPTS = [
@@ -54,7 +55,11 @@ def edge(smol_path: Path):
 
 
 def decode(edge: EdgeModel, address: str | None, instruction: str, tmp_path: Path, rule: str = "fixed", **settings):
-    """One fused answer (`address` None: no cloud, the edge alone); its text, stats and wire figures."""
+    """One fused answer (`address` None: no cloud, the edge alone); its text, stats and wire figures.
+
+    Each starts from an empty edge context: the selective mode reads its prompt in large calls, so
+    a prefix left by the previous answer would give slightly different floats."""
+    kv.truncate(edge.llm, 0)
     guard = PrivacyGuard(NOTES.lines)
     client = CloudClient(address or "127.0.0.1:9", AuditLog(tmp_path / "audit.jsonl"), guard)
     channel, first, base = None, None, None
@@ -167,12 +172,15 @@ def test_vocabulary_mismatch_falls_back_to_sketch(smol_path: Path, edge_path: Pa
 
 def test_cloud_refusing_mid_answer_the_edge_finishes_and_says_so(edge: EdgeModel, smol_path: Path) -> None:
     """A cloud whose context fills up refuses the next step (INVALID_ARGUMENT): the answer goes on."""
-    env = dict(os.environ, TANDEM_SERVER_N_CTX="160", TANDEM_SERVER_N_THREADS="1")
+    env = dict(os.environ, TANDEM_SERVER_N_CTX="256", TANDEM_SERVER_N_THREADS="1")  # the smallest it takes
+    # a long instruction fills most of the cloud's 256 tokens before the answer starts
+    instruction = PROMPTS[3] + " Say what to bring for sun, for rain, for a long walk, for the evening and for sleep."
+    instruction += " Keep every item short and useful, and group them under short headings." * 6
     with CloudProcess(model=str(smol_path), env=env) as small:
         config = load_config(environ={})
         config.cloud.address = small.address
         config.fuse.mode, config.fuse.rule = "exact", "fixed"
-        answer = EdgeAgent(config, edge_model=edge).ask(AskRequest(PROMPTS[3], NOTES, "fuse", max_tokens=120))
+        answer = EdgeAgent(config, edge_model=edge).ask(AskRequest(instruction, NOTES, "fuse", max_tokens=120))
         text = answer.text()
     report = answer.report
     assert "context holds" in report.fuse.cloud_lost and "the edge finished alone" in report.fallback
