@@ -33,7 +33,7 @@ class EdgeConfig:
     max_tokens: int = 256
     temperature: float = 0.0
     seed: int = 0
-    strategy: str = "checked"
+    strategy: str = "slots"
     history_tokens: int = 1536  # earlier turns of a conversation given to the model, at most (0 = none)
     kv_cache_mb: int = 256  # saved KV states of recent answers, so follow-ups start at once (0 = off)
 

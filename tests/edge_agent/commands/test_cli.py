@@ -50,8 +50,9 @@ def test_ask_answers_with_the_default_strategy_and_reports(notes: Path) -> None:
                     env=small_edge_env())
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
-    assert "strategy: checked" in result.stderr and "nothing was sent to the cloud" in result.stderr
-    assert "-- notes used:" in result.stderr
+    # the default strategy (slots) with no cloud configured: the edge answers alone (checked) and says so
+    assert "strategy: slots" in result.stderr and "edge-only fallback" in result.stderr
+    assert "nothing was sent to the cloud" in result.stderr and "-- notes used:" in result.stderr
 
 
 def test_cloud_public_then_audit_shows_the_redacted_payload(notes: Path, smol_path: Path) -> None:
