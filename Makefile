@@ -26,7 +26,7 @@ models: install  ## assemble and verify the edge, cloud and test models (idempot
 demo: models  ## start a cloud on loopback, ask one question with private notes, stop
 	$(BIN)/tandem demo
 
-lint: install  ## ruff: pyflakes, style, import order, docstrings on public functions
+lint: install  ## ruff: pyflakes, pycodestyle, import order, bugbear, pyupgrade
 	$(BIN)/ruff check .
 
 test: models lint  ## lint, then the whole test suite (what CI runs)
