@@ -95,7 +95,9 @@ class CloudServer:
         finished = await self.servicer.drain(grace)
         if not finished:
             log.warning("grace period over: cancelling the calls still running")
-        await self.server.stop(0)
+        # A handler that has returned may not have sent its status yet: stop(0) would cut it
+        # (the client saw UNAVAILABLE for a Fuse session that ended OK); a short grace flushes it.
+        await self.server.stop(1.0 if finished else 0)
         if self.metrics_server is not None:
             await self.metrics_server.stop()
         await self.servicer.backend.aclose()
