@@ -23,7 +23,6 @@ from edge_agent.config import load_config
 from edge_agent.context import PrivateContext
 from edge_agent.local_model import EdgeModel
 from edge_agent.strategies import AskRequest
-from runtime.llm import load_llama
 
 PRIVACY_STRATEGIES = ("edge", "cloud-public", "sketch", "fuse", "checked", "slots")
 # Extra canaries that look like nothing a model would produce by chance.
@@ -38,19 +37,6 @@ def cloud_capture(smol_path: Path, tmp_path_factory: pytest.TempPathFactory):
     env = dict(os.environ, TANDEM_SERVER_CAPTURE_FILE=str(capture), TANDEM_SERVER_N_CTX="2048")
     with CloudProcess(model=str(smol_path), env=env) as cloud:
         yield cloud, capture
-
-
-@pytest.fixture(scope="module")
-def edge_model(smol_path: Path) -> EdgeModel:
-    model = EdgeModel(smol_path, n_ctx=2048, n_threads=1)
-    yield model
-    model.close()
-
-
-@pytest.fixture(scope="module")
-def tokenize(smol_path: Path):
-    vocab = load_llama(smol_path, n_ctx=64)
-    return lambda text: vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False)
 
 
 def _agent(cloud_address: str, edge_model: EdgeModel, allow_context: bool = False) -> EdgeAgent:

@@ -26,7 +26,6 @@ from edge_agent.context import PrivateContext
 from edge_agent.fusion.rules import GATE_FEATURES
 from edge_agent.local_model import EdgeModel
 from edge_agent.strategies import AskRequest
-from runtime.llm import load_llama
 
 HEALTH = ("fibromyalgia", "sertraline")
 PLANTED = ("Zyxwortha Quennell", "QX-77104-ZZ", "+1 (212) 555-0199")
@@ -45,19 +44,6 @@ def cloud_capture(smol_path: Path, tmp_path_factory: pytest.TempPathFactory):
                TANDEM_SERVER_N_THREADS="1")
     with CloudProcess(model=str(smol_path), env=env) as cloud:
         yield cloud, capture
-
-
-@pytest.fixture(scope="module")
-def edge_model(smol_path: Path) -> EdgeModel:
-    model = EdgeModel(smol_path, n_ctx=2048, n_threads=1)
-    yield model
-    model.close()
-
-
-@pytest.fixture(scope="module")
-def tokenize(smol_path: Path):
-    vocab = load_llama(smol_path, n_ctx=64)
-    return lambda text: vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False)
 
 
 def _agent(address: str, edge_model: EdgeModel, smol_path: Path, gate_file: Path, rule: str, mode: str) -> EdgeAgent:

@@ -25,7 +25,6 @@ from edge_agent.service import AnswerService
 from edge_agent.store import Store
 from edge_agent.strategies import STRATEGIES, AskRequest
 from protos import tandem_pb2 as pb
-from runtime.llm import load_llama
 
 CLOUD_STRATEGIES = [s.name for s in STRATEGIES.values() if s.calls_cloud and not s.opt_in]
 CANARIES = ("Zyxwortha Quennell", "QX-77104-ZZ", "zyx.quennell@example.org", "7352")
@@ -45,19 +44,6 @@ def cloud_capture(smol_path: Path, tmp_path_factory: pytest.TempPathFactory):
     env = dict(os.environ, TANDEM_SERVER_CAPTURE_FILE=str(capture), TANDEM_SERVER_N_CTX="2048")
     with CloudProcess(model=str(smol_path), env=env) as cloud:
         yield cloud, capture
-
-
-@pytest.fixture(scope="module")
-def edge_model(smol_path: Path) -> EdgeModel:
-    model = EdgeModel(smol_path, n_ctx=2048, n_threads=1)
-    yield model
-    model.close()
-
-
-@pytest.fixture(scope="module")
-def tokenize(smol_path: Path):
-    vocab = load_llama(smol_path, n_ctx=64)
-    return lambda text: vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False)
 
 
 def _history_sent(method: str, payload: bytes) -> list[pb.Turn]:
