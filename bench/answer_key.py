@@ -132,7 +132,7 @@ FINISH_MODULES = ("edge_agent.strategies.finishing", "edge_agent.collab", "edge_
 
 
 def finish_code(config: Config) -> object:
-    """The edge's finish (fill, tidy, repair) of checked and slots: its prompts and rules live in code."""
+    """The edge's finish (fill, tidy, repair) of checked, slots and fuse: its prompts and rules live in code."""
     return {module: _source_digest(module) for module in FINISH_MODULES}
 
 
@@ -147,7 +147,7 @@ DEPENDS: dict[str, Depends] = {
     "edge": Depends(inputs=(edge_prompt,)),
     "cloud-public": Depends(inputs=(cloud_public_prompt,), redacts=True),
     "sketch": Depends(config=("cloud.sketch_max_tokens",), inputs=(sketch_prompt, cloud_sketch_prompt), redacts=True),
-    "fuse": Depends(config=("fuse",), inputs=(edge_prompt, cloud_public_prompt, fuse_gate), redacts=True),
+    "fuse": Depends(config=("fuse",), inputs=(edge_prompt, cloud_public_prompt, fuse_gate, finish_code), redacts=True),
     "cloud-with-context": Depends(inputs=(cloud_context_prompt,), redacts=True),
     "checked": Depends(inputs=(edge_prompt, finish_code)),
     "slots": Depends(inputs=(slot_prompt, finish_code), redacts=True, uses=lambda config: ["checked"]),

@@ -21,11 +21,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     fuse = kinds.add_parser("fuse", help="fused vs cloud-only vs edge-only over loopback gRPC (10 prompts)")
     fuse.add_argument("--edge-model", default=None, metavar="NAME|PATH", help="default: edge.model")
     fuse.add_argument("--cloud-model", default=None, metavar="NAME|PATH", help="default: server.model")
-    fuse.add_argument("--max-tokens", type=int, default=64, help="tokens per answer (default 64)")
+    fuse.add_argument("--max-tokens", type=_count(1), default=64, help="tokens per answer (default 64)")
     fuse.add_argument("--draft", type=int, default=None, help="draft tokens per round trip (default: fuse.draft)")
     fuse.add_argument("--rule", default=None, metavar="A,B", help="fusion rules (default: fuse.rule and fixed)")
     fuse.add_argument("--modes", default=None, metavar="A,B", help="fuse modes (default: selective,exact)")
+    fuse.add_argument("--confidence", default=None, metavar="X,Y",
+                      help="selective rows once per fuse.confidence listed, each in 0-1 (default: fuse.confidence)")
     fuse.add_argument("--pin", action="store_true", help="edge on core 0, cloud on core 1 (taskset)")
+    fuse.add_argument("--limit", type=_count(1), default=None, metavar="N", help="first N prompts (default all 10)")
+    fuse.add_argument("--quality-results", metavar="DIR", default=None,
+                      help="where `tandem bench quality` keeps its rows, for the fact recall and preserved columns "
+                           "(default: bench/results)")
     command(fuse, bench_fuse)
     daemon = kinds.add_parser("daemon", help="the daemon's memory, idle CPU and time to first token through its socket")
     daemon.add_argument("--model", metavar="NAME|PATH", help="edge model (default: edge.model)")
@@ -170,9 +176,12 @@ def bench_quality(args: argparse.Namespace, config: Config) -> int:
 
 def bench_fuse(args: argparse.Namespace, config: Config) -> int:
     from bench import fuse
+    from bench.quality import DEFAULT_RESULTS
+    from bench.tasks import DEFAULT_TASKS
     from edge_agent.config import FUSE_MODES
 
-    edge, cloud = args.edge_model or config.edge.model, args.cloud_model or load_cloud_settings(args.config).server.model
+    server = load_cloud_settings(args.config).server
+    edge, cloud = args.edge_model or config.edge.model, args.cloud_model or server.model
     if args.draft is not None:
         config.fuse.draft = args.draft
     rules = [r.strip() for r in (args.rule or "").split(",") if r.strip()]
@@ -182,13 +191,33 @@ def bench_fuse(args: argparse.Namespace, config: Config) -> int:
         print(f"tandem bench fuse: cannot run {', '.join(bad)} (rules: {', '.join(fuse.RULES_WITHOUT_SETUP)}; "
               f"modes: {', '.join(FUSE_MODES)})", file=sys.stderr)
         return 2
+    try:
+        levels = [float(c) for c in (args.confidence or "").split(",") if c.strip()]
+    except ValueError:
+        levels = [-1.0]
+    if any(not 0 <= level <= 1 for level in levels):
+        print(f"tandem bench fuse: --confidence: give numbers between 0 and 1 separated by commas, got "
+              f"{args.confidence!r}", file=sys.stderr)
+        return 2
+    results = Path(args.quality_results) if args.quality_results else DEFAULT_RESULTS
+    if args.quality_results and not results.is_dir():
+        print(f"tandem bench fuse: --quality-results: {results} is not a directory", file=sys.stderr)
+        return 2
     f = config.fuse
     print(f"# tandem bench fuse: edge {edge}, cloud {cloud} (separate process, loopback gRPC), "
-          f"{len(fuse.PROMPTS)} prompts x {args.max_tokens} tokens, greedy; fuse.draft {f.draft}, confidence "
-          f"{f.confidence}, ahead {f.ahead}, alpha {f.alpha}, cloud_weight {f.cloud_weight}; {os.cpu_count()} cores, "
-          f"edge threads {config.edge.n_threads or 'all'}, cloud threads {os.environ.get('TANDEM_SERVER_N_THREADS', 'server.n_threads')}",
+          f"{len(fuse.PROMPTS[:args.limit])} prompts x {args.max_tokens} tokens, greedy; fuse.draft {f.draft}, confidence "
+          f"{','.join(f'{c:g}' for c in levels) or f.confidence}, ahead {f.ahead}, alpha {f.alpha}, cloud_weight {f.cloud_weight}, finish {str(f.finish).lower()}; "
+          f"{os.cpu_count()} cores, "
+          f"edge threads {config.edge.n_threads or 'all'}, cloud threads {server.n_threads or 'all'}",
           flush=True)
-    print(fuse.run(edge, cloud, args.max_tokens, config, args.pin, rules, modes), flush=True)
+    quality = fuse.quality_lookup(results, DEFAULT_TASKS, edge, cloud)
+    table = fuse.run(edge, cloud, args.max_tokens, config, args.pin, rules, modes, quality, args.limit,
+                     progress=lambda line: print(line, file=sys.stderr, flush=True), confidences=levels)
+    print(table, flush=True)
+    print(f"fact recall, preserved: the same setting in `tandem bench quality` ({results}; all "
+          f"{DEFAULT_TASKS.name} tasks unless (n/N) says fewer). \"-\": no stored answers for that setting; "
+          "to add them: TANDEM_FUSE_RULE=<rule> TANDEM_FUSE_MODE=<mode> tandem bench quality --strategies fuse",
+          flush=True)
     return 0
 
 

@@ -356,6 +356,12 @@ METHODS = """\
 - One request at a time on {cores} cores shared with whatever else runs on the machine: latencies move with load."""
 
 
+def _shown(path: Path) -> Path:
+    """`path` relative to the working directory when it is under it (a report should not name the machine's paths)."""
+    resolved = Path(path).resolve()
+    return resolved.relative_to(Path.cwd()) if resolved.is_relative_to(Path.cwd()) else Path(path)
+
+
 def write_outputs(outcome: QualityOutcome, settings: QualitySettings) -> tuple[str, Path, Path | None]:
     """The printed table, `report.md` and the PNG chart in the results folder."""
     from bench import report
@@ -379,7 +385,7 @@ def write_outputs(outcome: QualityOutcome, settings: QualitySettings) -> tuple[s
         f"- date: {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores",
         f"- models: {models}",
         f"- llama.cpp threads: {outcome.threads}",
-        f"- tasks: {len(outcome.tasks)} from `{settings.tasks_file}`; greedy decoding, max {settings.max_tokens} tokens",
+        f"- tasks: {len(outcome.tasks)} from `{_shown(settings.tasks_file)}`; greedy decoding, max {settings.max_tokens} tokens",
         f"- this run: {outcome.generated} answers made, {outcome.cached} from the cache, {outcome.judged} judged, "
         f"{outcome.pair_judged} compared with {pairwise.BASELINE}, {_fmt_duration(outcome.elapsed_s)}",
         "", "## Results", "", report.markdown_table(outcome.summaries, outcome.with_scorer, **show), "",

@@ -78,6 +78,7 @@ class CloudProcess:
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
         cpu_list: str | None = None,
+        probe: CloudConfig | None = None,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
@@ -87,6 +88,7 @@ class CloudProcess:
         self.env = env
         self.log_path = log_path
         self.cpu_list = cpu_list  # e.g. "1" to pin the cloud to one core with taskset
+        self.probe = probe  # how a client reaches it (TLS settings) for the health probe; None: plaintext
         self.proc: subprocess.Popen[bytes] | None = None
         self._log = None
         self._previous_handler = None
@@ -118,13 +120,17 @@ class CloudProcess:
         return self
 
     def wait_serving(self, timeout: float) -> None:
-        """Poll the child's health (plaintext) until SERVING; CloudStartError if it exits or `timeout` s pass."""
+        """Poll the child's health (over TLS if `probe` says so) until SERVING; CloudStartError if it exits or
+        `timeout` s pass."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 raise CloudStartError(f"the cloud service exited with code {self.proc.returncode}: {self.log_tail()}")
-            if health_status(self.address, timeout=1.0) == "SERVING":
+            status = health_status(self.address, timeout=1.0, cloud=self.probe)
+            if status == "SERVING":
                 return
+            if status.startswith("MISCONFIGURED"):
+                raise CloudStartError(f"cannot check the cloud service's health: {status}")
             time.sleep(0.2)
         raise CloudStartError(f"the cloud service was not SERVING after {timeout:g}s: {self.log_tail()}")
 

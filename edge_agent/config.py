@@ -123,6 +123,7 @@ class FuseConfig:
     gate_file: str = ""  # empty = <data dir>/fusion_gate.json (`tandem fuse train-gate`)
     base_model: str = ""  # proxy rule: the edge's base (untuned) model
     alpha: float = 1.0  # proxy and delta rules: strength of (edge - base)
+    finish: bool = True  # fill, tidy and repair the fused answer on the edge before showing it (false: stream it)
 
     def gate_path(self) -> Path:
         return Path(self.gate_file).expanduser() if self.gate_file else paths.data_dir() / "fusion_gate.json"

@@ -45,7 +45,8 @@ def demo_command(args: argparse.Namespace, config: Config) -> int:
         install_model(CATALOG[config.edge.model], progress=ProgressLine(config.edge.model))
     print("== starting the cloud service (server.model) on loopback ...", flush=True)
     started = time.monotonic()
-    with CloudProcess(config=args.config) as cloud:  # it reads [server] of the same config
+    # The child reads [server] of the same config; the probe reaches it as the edge will ([cloud] TLS settings).
+    with CloudProcess(config=args.config, probe=config.cloud) as cloud:
         print(f"== cloud ready at {cloud.address} in {time.monotonic() - started:.1f}s", flush=True)
         config.cloud.address = cloud.address
         agent = EdgeAgent(config)

@@ -1,4 +1,10 @@
-"""fuse: logit fusion over a cloud session; the edge asks the cloud where it is unsure, private spans stay on the edge."""
+"""fuse: logit fusion over a cloud session; the edge asks the cloud where it is unsure, private spans stay on the edge.
+
+With `fuse.finish` (the default) the fused answer is then finished on the edge as checked's and
+slots' are (`finishing.finish`: a slot such as "[Landlord's Name]" filled from the notes, an
+unfinished tail dropped, the relevant notes lines it leaves out added) and shown whole; without
+it the fused tokens stream as they are committed.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from edge_agent.privacy import CopyDetector
 from edge_agent.strategies import prompts
 from edge_agent.strategies.base import AskRequest
 from edge_agent.strategies.context import StrategyContext
+from edge_agent.strategies.finishing import finish
 from edge_agent.strategies.report import AnswerReport
 from edge_agent.strategies.sketch import run_sketch
 from protos import tandem_pb2 as pb
@@ -22,6 +29,16 @@ from runtime.llm import ChatMessage
 
 
 def run_fuse(ctx: StrategyContext, request: AskRequest, report: AnswerReport) -> Iterator[str]:
+    """The fused answer, finished on the edge and yielded whole (`fuse.finish`), or streamed as it is fused."""
+    if not ctx.config.fuse.finish:
+        yield from _fused(ctx, request, report)
+        return
+    text = finish(ctx, request, report, "".join(_fused(ctx, request, report)))
+    if text:
+        yield text
+
+
+def _fused(ctx: StrategyContext, request: AskRequest, report: AnswerReport) -> Iterator[str]:
     """Logit fusion over a cloud session; the edge asks the cloud where it is unsure, private spans stay on the edge.
 
     The cloud opens the session (reads its prompt) while the edge reads its own.

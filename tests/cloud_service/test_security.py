@@ -10,6 +10,7 @@ import datetime
 import ipaddress
 import logging
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from cloud_service.auth import INVALID, MISSING
 from cloud_service.server import CloudServer, start_server
 from cloud_service.settings import ServerConfig
 from edge_agent.cloud_client import CloudClient, CloudError
-from edge_agent.cloud_process import free_port, health_status
+from edge_agent.cloud_process import CloudProcess, CloudStartError, free_port, health_status
 from edge_agent.config import CloudConfig, ConfigError
 from edge_agent.privacy import AuditLog, PrivacyGuard
 from protos import tandem_pb2 as pb
@@ -244,6 +245,23 @@ async def test_tls_client_with_the_ca_is_served(tls_server: CloudServer, pki: Pk
     # the edge's own channel, by name (server_name) and by IP address
     for cloud in (CloudConfig(ca_file=str(pki.ca), server_name="localhost"), CloudConfig(ca_file=str(pki.ca))):
         assert await asyncio.to_thread(health_status, f"127.0.0.1:{tls_server.port}", 5.0, "", cloud) == "SERVING"
+
+
+def test_a_tls_cloud_process_is_seen_serving_through_the_edge_tls_settings(smol_path: Path, pki: Pki,
+                                                                          tmp_path: Path) -> None:
+    """`tandem demo` with a TLS [server]: the start probe speaks TLS, so it returns once serving (not after 180 s)."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[server]\nmodel = "{smol_path}"\nn_ctx = 512\nn_threads = 1\n'
+                      f'tls_cert_file = "{pki.server_cert}"\ntls_key_file = "{pki.server_key}"\n')
+    with CloudProcess(config=config, probe=CloudConfig(ca_file=str(pki.ca))) as cloud:
+        started = time.monotonic()
+        cloud.wait_serving(timeout=5.0)
+        assert time.monotonic() - started < 5.0
+        assert health_status(cloud.address, 1.0) == "UNREACHABLE"  # plaintext is refused, as before
+    untrusting = CloudProcess(config=config, probe=CloudConfig(ca_file=str(tmp_path / "missing.pem")))
+    with pytest.raises(CloudStartError, match="cannot check the cloud service's health: MISCONFIGURED"):
+        with untrusting:
+            pass
 
 
 async def test_plaintext_or_untrusting_clients_are_refused_by_tls(tls_server: CloudServer) -> None:

@@ -11,6 +11,8 @@ def test_fuse_defaults() -> None:
     fuse = load_config(environ={}).fuse
     assert (fuse.mode, fuse.rule) == ("selective", "delta")
     assert 0 < fuse.confidence < 1 and fuse.ahead >= 0 and fuse.alpha > 0
+    assert fuse.finish is True
+    assert load_config(environ={"TANDEM_FUSE_FINISH": "false"}).fuse.finish is False
 
 
 @pytest.mark.parametrize(
@@ -22,6 +24,7 @@ def test_fuse_defaults() -> None:
         ("[fuse]\nconfidence = 'high'\n", "'fuse.confidence' must be a number"),
         ("[fuse]\nalpha = 0\n", "'fuse.alpha' must be above 0 and at most 10"),
         ("[fuse]\nahead = -1\n", "'fuse.ahead' must be between 0 (off) and 256 tokens"),
+        ("[fuse]\nfinish = 'yes'\n", "'fuse.finish' must be true or false"),
     ],
 )
 def test_bad_fuse_keys_name_key_and_file(tmp_path: Path, text: str, expected: str) -> None:

@@ -1,4 +1,4 @@
-"""checked and slots end to end on real models: SmolLM2-135M as the edge (and as the cloud, in its
+"""checked, slots and fuse end to end on real models: SmolLM2-135M as the edge (and as the cloud, in its
 own `tandem cloud serve` process), the real MiniLM embedder, short generations. The mechanics are
 under test, not the prose: whatever the small model writes, the finish must carry the relevant notes."""
 
@@ -34,8 +34,10 @@ def edge(smol_path: Path):
     model.close()
 
 
-def _agent(edge: EdgeModel, address: str) -> EdgeAgent:
+def _agent(edge: EdgeModel, address: str, **fuse: object) -> EdgeAgent:
     config = load_config(environ={})
+    for key, value in fuse.items():
+        setattr(config.fuse, key, value)
     config.cloud.address = address
     config.cloud.connect_timeout_s = 0.3
     config.cloud.timeout_s = 60
@@ -84,3 +86,16 @@ def test_slots_drafts_on_the_cloud_and_finishes_on_the_edge(edge: EdgeModel, smo
     _assert_finished(report, text)
     sent = [e for e in agent.audit.entries() if e.request_id == report.request_id]
     assert len(sent) == 1 and b"Holm" not in sent[0].payload and b"Porto" not in sent[0].payload
+
+
+def test_fuse_finishes_its_answer_on_the_edge_unless_told_to_stream(edge: EdgeModel, smol_path: Path) -> None:
+    with CloudProcess(model=str(smol_path)) as cloud:
+        finished = _agent(edge, cloud.address).ask(AskRequest(INSTRUCTION, NOTES, "fuse", max_tokens=24))
+        text = finished.text()
+        streamed = _agent(edge, cloud.address, finish=False).ask(AskRequest(INSTRUCTION, NOTES, "fuse", max_tokens=24))
+        pieces = list(streamed)
+    report = finished.report
+    assert report.answered_by == "edge+cloud" and report.fuse is not None and not report.fallback
+    _assert_finished(report, text)
+    assert len(pieces) > 1 and "".join(pieces) == streamed.report.text  # token by token, as fused
+    assert not streamed.report.draft and not streamed.report.repair_added and streamed.report.fuse.tokens > 0
