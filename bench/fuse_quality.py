@@ -34,11 +34,13 @@ class QualityFigures:
     judged: int = 0  # tasks with a valid pairwise verdict
 
     def cells(self) -> tuple[str, str]:
-        """The table's "fact recall" and "preserved" cells, with the task count when not all were found."""
+        """The table's "fact recall" and "preserved" cells, with the counts when not every task was found or judged."""
         if not self.tasks:
             return "-", "-"
         suffix = "" if self.tasks == self.total else f" ({self.tasks}/{self.total})"
         preserved = "-" if self.preserved is None else f"{self.preserved:.0%}"
+        if self.preserved is not None and self.judged < self.tasks:
+            preserved += f" ({self.judged}/{self.tasks} judged)"
         return f"{self.recall:.2f}{suffix}", preserved
 
 

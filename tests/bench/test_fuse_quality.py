@@ -51,6 +51,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache.put(_row(TASKS[1], "fuse", delta, 0.5, versus="base t2", baseline_wins=True))
     cache.put(_row(TASKS[0], "fuse", delta, 0.0, max_tokens=64))  # another length, fewer tasks: not chosen
     cache.put(_row(TASKS[0], "fuse", _setting("fixed"), 0.25))  # one task only
+    cache.put(_row(TASKS[0], "fuse", _setting("entropy"), 0.5, versus="base t1"))
+    cache.put(_row(TASKS[1], "fuse", _setting("entropy"), 0.5))  # answered, not judged yet
     return root
 
 
@@ -64,6 +66,8 @@ def test_another_setting_finds_only_its_own_rows(results: Path) -> None:
     fixed = lookup(results, TASKS, "fuse", _setting("fixed"), EDGE, CLOUD)
     assert (fixed.tasks, fixed.recall, fixed.preserved) == (1, 0.25, None)
     assert fixed.cells() == ("0.25 (1/2)", "-")
+    partly_judged = lookup(results, TASKS, "fuse", _setting("entropy"), EDGE, CLOUD)
+    assert partly_judged.cells() == ("0.50", "100% (1/2 judged)")
     exact = lookup(results, TASKS, "fuse", _setting("delta", "exact"), EDGE, CLOUD)
     assert exact.cells() == ("-", "-")
 
