@@ -208,4 +208,5 @@ def quality_lookup(results_dir: Path, tasks_file: Path, edge_model: str,
     """`run`'s `quality` argument: figures from the quality bench's rows in `results_dir` (models by name or path)."""
     tasks = load_tasks(tasks_file)
     edge_name, cloud_name = resolve_model(edge_model).name, resolve_model(cloud_model).name
-    return lambda strategy, setting: fuse_quality.lookup(results_dir, tasks, strategy, setting, edge_name, cloud_name)
+    rows = fuse_quality.stored_rows(results_dir)  # the cache file is read once for every row of the table
+    return lambda strategy, setting: fuse_quality.lookup(rows, tasks, strategy, setting, edge_name, cloud_name)

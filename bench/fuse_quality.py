@@ -49,19 +49,24 @@ def _row_setup_key(row: Row) -> tuple:
     return k.task_id, k.task_digest, k.strategy, k.edge_model, k.cloud_model, k.setup
 
 
-def lookup(results_dir: Path, tasks: Sequence[Task], strategy: str, config: Config, edge_model: str,
-           cloud_model: str, baseline: str = pairwise.BASELINE) -> QualityFigures:
-    """The stored rows of `strategy` under `config` (models by file name) for `tasks`, summarized.
-
-    A setting may have been run at several max-token lengths: the length with the most tasks wins.
-    """
+def stored_rows(results_dir: Path) -> dict[tuple, dict[int, Row]]:
+    """The error-free rows in `results_dir`'s cache, by everything in their key but max tokens (read once)."""
     path = Path(results_dir) / CACHE_FILE
-    if not path.is_file():
-        return QualityFigures(0, len(tasks))
     rows: dict[tuple, dict[int, Row]] = defaultdict(dict)
-    for row in ResultCache(path).rows.values():
+    for row in ResultCache(path).rows.values() if path.is_file() else ():
         if not row.error:
             rows[_row_setup_key(row)][row.key.max_tokens] = row
+    return rows
+
+
+def lookup(results_dir: Path | dict[tuple, dict[int, Row]], tasks: Sequence[Task], strategy: str, config: Config,
+           edge_model: str, cloud_model: str, baseline: str = pairwise.BASELINE) -> QualityFigures:
+    """The stored rows of `strategy` under `config` (models by file name) for `tasks`, summarized.
+
+    `results_dir` may be given as `stored_rows(results_dir)` when looking up several settings.
+    A setting may have been run at several max-token lengths: the length with the most tasks wins.
+    """
+    rows = results_dir if isinstance(results_dir, dict) else stored_rows(results_dir)
 
     def found(task: Task, name: str) -> dict[int, Row]:
         setup = answer_setup(name, config, task.instruction, PrivateContext(task.private_context))
