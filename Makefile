@@ -30,7 +30,7 @@ lint: install  ## ruff: pyflakes, pycodestyle, import order, bugbear, pyupgrade
 	$(BIN)/ruff check .
 
 test: models lint  ## lint, then the whole test suite (what CI runs)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15  # the slowest tests, to keep the suite inside CI's time
 
 # Tests that load no model, in seconds. The model folder is pointed at an empty one, so a
 # test that loads a model without the `slow` marker fails here instead of going unnoticed.

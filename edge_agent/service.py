@@ -15,8 +15,6 @@ instruction) and runs the strategy through the edge agent.
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -30,8 +28,6 @@ from edge_agent.store.history import ConversationContext, conversation_context, 
 from edge_agent.strategies.base import AskRequest
 from edge_agent.strategies.report import AnswerReport
 from runtime import limits
-
-log = logging.getLogger(__name__)
 
 # Tokens of the context window kept for the system prompt, the notes and the new instruction
 # when the history budget is cut to fit a short window (a prompt that still does not fit is
@@ -79,8 +75,7 @@ class Turn:
         if not text.strip():
             return
         query = exchange_query(self.recorder.user_message.text, text)
-        threading.Thread(target=_prepare_query, args=(self.recorder.store, query), daemon=True,
-                         name="prepare-retrieval").start()
+        self.recorder.store.prepare_query_in_background(query)
 
     def cancel(self, reason: str = "cancelled") -> None:
         """Stop at the next token; the text so far stays in the store, labelled with `reason`."""
@@ -90,13 +85,6 @@ class Turn:
     def stored_meta(self) -> dict[str, Any]:
         """What the store keeps with the answer (the report, and why it stopped early if it did)."""
         return dict(self.recorder.store.get_message(self.message_id).meta)
-
-
-def _prepare_query(store: Store, query: str) -> None:
-    try:
-        store.prepare_query(query)
-    except Exception as exc:  # only a head start is lost: the next turn embeds it itself
-        log.debug("could not embed the turn ahead of time: %s", exc)
 
 
 class AnswerService:

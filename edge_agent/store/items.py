@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -16,6 +17,8 @@ from edge_agent.store.db import Database
 from edge_agent.store.documents import MAX_DOCUMENT_BYTES, read_document
 from edge_agent.store.types import KINDS, Chunk, ContextItem, StoreError
 from edge_agent.store.util import now, short_title
+
+log = logging.getLogger(__name__)
 
 QUERY_MEMO = 64  # query embeddings remembered (the recent turns of the open conversations)
 _ITEM_COLUMNS = "id, kind, title, text, source, created, (SELECT COUNT(*) FROM chunks WHERE item_id = items.id) AS chunks"
@@ -42,6 +45,7 @@ class ItemsMixin:
     _index: _Index | None = None
     _query_memo: OrderedDict[str, np.ndarray]  # query -> embedding, least recently used first
     _query_lock: threading.Lock
+    _preparing: list[threading.Thread]  # background embeddings of finished turns
 
     def add_profile(self, text: str, title: str = "profile") -> ContextItem:
         """Something about the user that every answer may need (always in the context)."""
@@ -140,6 +144,25 @@ class ItemsMixin:
         """Embed `query` now (e.g. a turn that just ended), so that retrieving with it later is instant."""
         if query.strip() and self._current_index().chunk_ids:
             self._query_vector(query)
+
+    def prepare_query_in_background(self, query: str) -> None:
+        """`prepare_query` on a thread; `close()` waits for it (exiting mid-embedding aborts the process)."""
+        thread = threading.Thread(target=self._prepare_quietly, args=(query,), daemon=True, name="prepare-retrieval")
+        with self._query_lock:
+            self._preparing = [t for t in self._preparing if t.is_alive()] + [thread]
+        thread.start()
+
+    def _prepare_quietly(self, query: str) -> None:
+        try:
+            self.prepare_query(query)
+        except Exception as exc:  # only a head start is lost: the next turn embeds it itself
+            log.debug("could not embed the turn ahead of time: %s", exc)
+
+    def _wait_prepared(self, timeout_s: float) -> None:
+        with self._query_lock:
+            pending, self._preparing = self._preparing, []
+        for thread in pending:
+            thread.join(timeout_s)
 
     def _query_vector(self, query: str) -> np.ndarray:
         memo = self._query_memo

@@ -14,6 +14,9 @@ from edge_agent.store.items import ItemsMixin
 from edge_agent.store.types import StoreError
 from runtime import paths
 
+# How long closing waits for a background embedding (one query takes ~20 ms on a quiet machine).
+CLOSE_WAIT_S = 30.0
+
 
 def default_store_path() -> Path:
     return paths.data_dir() / "store.sqlite3"
@@ -38,6 +41,7 @@ class Store(ItemsMixin, ConversationsMixin):
         self._index = None
         self._query_memo = OrderedDict()
         self._query_lock = threading.Lock()
+        self._preparing = []
 
     @property
     def embedder(self) -> Embedder:
@@ -52,6 +56,8 @@ class Store(ItemsMixin, ConversationsMixin):
         return dict(zip(("items", "chunks", "conversations", "messages"), row))
 
     def close(self) -> None:
+        """Close the file, after the turn being embedded in the background (if any) is done."""
+        self._wait_prepared(CLOSE_WAIT_S)
         self._db.close()
 
     def __enter__(self) -> Store:

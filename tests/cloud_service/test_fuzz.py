@@ -450,7 +450,7 @@ def fuse_call(channel: grpc.Channel, requests: Iterable) -> list:
     return list(stub.Fuse(iter(requests), timeout=CALL_TIMEOUT))
 
 
-@fuzz(70)
+@fuzz(40)
 @given(data=st.data())
 def test_fuse(channel, fingerprint: str, data) -> None:
     requests = data.draw(fuse_streams(fingerprint))

@@ -191,7 +191,8 @@ def test_the_cli_asks_through_the_daemon_and_the_context_commands_reach_it(world
     assert result.stdout.strip()
     assert "answered by the daemon; context: store: 1 profile item(s), 3 retrieved chunk(s)" in result.stderr
     in_process = tandem(env, "ask", "When is my dentist?", "--max-tokens", "4", "--no-daemon")
-    assert in_process.returncode == 0 and "answered by the daemon" not in in_process.stderr
+    assert in_process.returncode == 0, in_process.stderr
+    assert "answered by the daemon" not in in_process.stderr
     assert "context: store: 1 profile item(s), 3 retrieved chunk(s)" in in_process.stderr
 
 

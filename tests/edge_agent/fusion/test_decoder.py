@@ -79,15 +79,15 @@ def decode(edge: EdgeModel, address: str | None, instruction: str, tmp_path: Pat
 def test_speculative_greedy_equals_step_by_step(edge: EdgeModel, cloud: CloudProcess, tmp_path: Path) -> None:
     total_rounds = {0: 0, 6: 0}
     for i, instruction in enumerate(PROMPTS):
-        step_text, step_stats, _ = decode(edge, cloud.address, instruction, tmp_path, max_tokens=24, draft=0)
-        spec_text, spec_stats, _ = decode(edge, cloud.address, instruction, tmp_path, max_tokens=24, draft=6)
+        step_text, step_stats, _ = decode(edge, cloud.address, instruction, tmp_path, max_tokens=16, draft=0)
+        spec_text, spec_stats, _ = decode(edge, cloud.address, instruction, tmp_path, max_tokens=16, draft=6)
         assert spec_stats.token_ids == step_stats.token_ids, instruction
         assert spec_text == step_text
         total_rounds[0] += step_stats.round_trips
         total_rounds[6] += spec_stats.round_trips
         assert step_stats.drafted == 0
         if i < 3:  # 12 drafts span two of the cloud's scoring calls (llama_fuse.SCORE_BATCH = 8)
-            long_stats = decode(edge, cloud.address, instruction, tmp_path, max_tokens=24, draft=12)[1]
+            long_stats = decode(edge, cloud.address, instruction, tmp_path, max_tokens=16, draft=12)[1]
             assert long_stats.token_ids == step_stats.token_ids, instruction
     assert total_rounds[6] < total_rounds[0] / 2  # the point of drafting: fewer round trips
 

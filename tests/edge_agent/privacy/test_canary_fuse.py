@@ -21,7 +21,7 @@ from bench.tasks import load_tasks
 from cloud_service.capture import read_capture
 from edge_agent.agent import EdgeAgent
 from edge_agent.cloud_process import CloudProcess
-from edge_agent.config import FUSE_MODES, FUSE_RULES, load_config
+from edge_agent.config import FUSE_MODES, FUSE_RULES, FuseConfig, load_config
 from edge_agent.context import PrivateContext
 from edge_agent.fusion.rules import GATE_FEATURES
 from edge_agent.local_model import EdgeModel
@@ -56,6 +56,9 @@ def _agent(address: str, edge_model: EdgeModel, smol_path: Path, gate_file: Path
     config.fuse.ahead = 4  # and send tokens ahead, so that path is too
     config.fuse.gate_file = str(gate_file)
     config.fuse.base_model = str(smol_path)  # the proxy rule's base (a third model on the edge)
+    # The finish runs on the edge and sends nothing (the audit check below would see it if it did):
+    # it runs under the default rule, as users get it, and is left out of the others to save time.
+    config.fuse.finish = rule == FuseConfig.rule
     return EdgeAgent(config, edge_model=edge_model)
 
 

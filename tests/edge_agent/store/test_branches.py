@@ -4,6 +4,7 @@ a turn is given of its conversation (notes chosen for the whole exchange, histor
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,11 @@ def test_retrieval_with_several_queries_keeps_each_chunks_best_score(store: Stor
     assert store.retrieve(["  "], k=2) == [] and store.retrieve(["dentist"], k=0) == []
     store.prepare_query("sourdough")  # remembered: the same query later needs no embedding
     assert "sourdough" in store._query_memo
+
+
+def test_closing_the_store_waits_for_a_turn_embedded_in_the_background(store: Store) -> None:
+    store.add_note(BREAD)
+    store.prepare_query_in_background("when do I bake?")
+    store.close()  # a process that exits while onnxruntime embeds is aborted: close waits for it
+    assert not [t for t in threading.enumerate() if t.name == "prepare-retrieval"]
+    assert "when do I bake?" in store._query_memo
