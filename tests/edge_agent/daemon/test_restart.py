@@ -97,3 +97,13 @@ def test_stopping_the_daemon_mid_answer_keeps_the_text_marked_incomplete(daemon_
     assert answer.text == received and not answer.complete
     assert answer.meta["interrupted"] == "the daemon stopped"
     assert not daemon_env.socket_path.exists()
+
+
+def test_stopping_while_the_models_load_is_a_clean_exit(daemon_env: DaemonEnv) -> None:
+    """SIGTERM before the daemon is ready: it waits for the loading thread, then exits 0 (no abort)."""
+    daemon = daemon_env.process().start()  # returns once the socket answers; the models are still loading
+    with DaemonClient(daemon_env.socket_path) as client:
+        assert client.status()["state"] == "loading"
+    code = daemon.stop()
+    assert code == 0, daemon.log_tail(20)
+    assert "terminate called" not in daemon_env.root.joinpath("daemon.log").read_text()
