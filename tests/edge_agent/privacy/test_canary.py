@@ -87,6 +87,30 @@ def test_no_canary_reaches_the_cloud(cloud_capture, edge_model: EdgeModel, token
     assert find_leaks(received, sorted(canaries), tokenize) == []
 
 
+def test_best_of_sends_no_canary(cloud_capture, edge_model: EdgeModel, tokenize) -> None:
+    """best-of reaches the cloud only through the strategies it gathers (sketch and fuse by default):
+    one task, its cloud candidates really asking the cloud, nothing private in what it received."""
+    cloud, capture = cloud_capture
+    agent = _agent(cloud.address, edge_model)
+    agent.config.best_of.strategies = "sketch,fuse"  # the candidates that ask the cloud
+    agent.config.best_of.samples, agent.config.best_of.max_verify = 0, 1
+    agent.config.quality.score = False  # the scorer and the fused answer's finish run on the device and send
+    agent.config.fuse.finish = False  # nothing; left out to save time
+    before = len(read_capture(capture))
+    task = _tasks()[0]
+    context = PrivateContext(task.private_context + "\n" + "\n".join(f"Secret: {p}" for p in PLANTED))
+    answer = agent.ask(AskRequest(task.instruction + f" Mention {task.canaries[0]} if relevant.", context, "best-of",
+                                  max_tokens=12))
+    answer.text()
+    assert not answer.report.context_sent and len(answer.report.candidates) == 2
+    received = read_capture(capture)[before:]
+    assert {"Sketch", "Fuse"} <= {r.method for r in received}
+    assert find_leaks(received, sorted({*PLANTED, *task.canaries}), tokenize) == []
+    audited = [e for e in agent.audit.entries() if e.request_id == answer.report.request_id]
+    unread = audited_but_not_received(audited, [r.payload for r in received])  # fails on a byte not audited
+    assert not unread or answer.report.fallback, [e.rpc for e in unread]
+
+
 def audited_but_not_received(audited: list, received: list[bytes]) -> list:
     """The audit entries left over when `received` is matched to the audit in order.
 
