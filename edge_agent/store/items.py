@@ -148,9 +148,9 @@ class ItemsMixin:
     def prepare_query_in_background(self, query: str) -> None:
         """`prepare_query` on a thread; `close()` waits for it (exiting mid-embedding aborts the process)."""
         thread = threading.Thread(target=self._prepare_quietly, args=(query,), daemon=True, name="prepare-retrieval")
-        with self._query_lock:
+        with self._query_lock:  # started under the lock, so that `close()` never joins an unstarted thread
             self._preparing = [t for t in self._preparing if t.is_alive()] + [thread]
-        thread.start()
+            thread.start()
 
     def _prepare_quietly(self, query: str) -> None:
         try:
