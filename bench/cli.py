@@ -25,7 +25,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     fuse.add_argument("--draft", type=int, default=None, help="draft tokens per round trip (default: fuse.draft)")
     fuse.add_argument("--rule", default=None, metavar="A,B", help="fusion rules (default: fuse.rule and fixed)")
     fuse.add_argument("--modes", default=None, metavar="A,B", help="fuse modes (default: selective,exact)")
-    fuse.add_argument("--confidence", default=None, metavar="X,Y",
+    fuse.add_argument("--confidence", type=_fractions, default=(), metavar="X,Y",
                       help="selective rows once per fuse.confidence listed, each in 0-1 (default: fuse.confidence)")
     fuse.add_argument("--pin", action="store_true", help="edge on core 0, cloud on core 1 (taskset)")
     fuse.add_argument("--limit", type=_count(1), default=None, metavar="N", help="first N prompts (default all 10)")
@@ -104,6 +104,18 @@ def bench_daemon(args: argparse.Namespace, config: Config) -> int:
           f"and store, greedy {args.tokens}-token answers with strategy edge", flush=True)
     print(daemon.format_figures(daemon.run(model, runs=args.runs, idle_s=args.idle, tokens=args.tokens)), flush=True)
     return 0
+
+
+def _fractions(text: str) -> list[float]:
+    """An argparse type: comma-separated numbers, each between 0 and 1."""
+    problem = argparse.ArgumentTypeError(f"give numbers between 0 and 1 separated by commas, got {text!r}")
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise problem from None
+    if not values or any(not 0 <= value <= 1 for value in values):
+        raise problem
+    return values
 
 
 def _count(minimum: int):
@@ -191,14 +203,6 @@ def bench_fuse(args: argparse.Namespace, config: Config) -> int:
         print(f"tandem bench fuse: cannot run {', '.join(bad)} (rules: {', '.join(fuse.RULES_WITHOUT_SETUP)}; "
               f"modes: {', '.join(FUSE_MODES)})", file=sys.stderr)
         return 2
-    try:
-        levels = [float(c) for c in (args.confidence or "").split(",") if c.strip()]
-    except ValueError:
-        levels = [-1.0]
-    if any(not 0 <= level <= 1 for level in levels):
-        print(f"tandem bench fuse: --confidence: give numbers between 0 and 1 separated by commas, got "
-              f"{args.confidence!r}", file=sys.stderr)
-        return 2
     results = Path(args.quality_results) if args.quality_results else DEFAULT_RESULTS
     if args.quality_results and not results.is_dir():
         print(f"tandem bench fuse: --quality-results: {results} is not a directory", file=sys.stderr)
@@ -206,13 +210,13 @@ def bench_fuse(args: argparse.Namespace, config: Config) -> int:
     f = config.fuse
     print(f"# tandem bench fuse: edge {edge}, cloud {cloud} (separate process, loopback gRPC), "
           f"{len(fuse.PROMPTS[:args.limit])} prompts x {args.max_tokens} tokens, greedy; fuse.draft {f.draft}, confidence "
-          f"{','.join(f'{c:g}' for c in levels) or f.confidence}, ahead {f.ahead}, alpha {f.alpha}, cloud_weight {f.cloud_weight}, finish {str(f.finish).lower()}; "
+          f"{','.join(f'{c:g}' for c in args.confidence) or f.confidence}, ahead {f.ahead}, alpha {f.alpha}, cloud_weight {f.cloud_weight}, finish {str(f.finish).lower()}; "
           f"{os.cpu_count()} cores, "
           f"edge threads {config.edge.n_threads or 'all'}, cloud threads {server.n_threads or 'all'}",
           flush=True)
     quality = fuse.quality_lookup(results, DEFAULT_TASKS, edge, cloud)
     table = fuse.run(edge, cloud, args.max_tokens, config, args.pin, rules, modes, quality, args.limit,
-                     progress=lambda line: print(line, file=sys.stderr, flush=True), confidences=levels)
+                     progress=lambda line: print(line, file=sys.stderr, flush=True), confidences=args.confidence)
     print(table, flush=True)
     print(f"fact recall, preserved: the same setting in `tandem bench quality` ({results}; all "
           f"{DEFAULT_TASKS.name} tasks unless (n/N) says fewer). \"-\": no stored answers for that setting; "

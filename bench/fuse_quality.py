@@ -59,15 +59,12 @@ def stored_rows(results_dir: Path) -> dict[tuple, dict[int, Row]]:
     return rows
 
 
-def lookup(results_dir: Path | dict[tuple, dict[int, Row]], tasks: Sequence[Task], strategy: str, config: Config,
+def lookup(rows: dict[tuple, dict[int, Row]], tasks: Sequence[Task], strategy: str, config: Config,
            edge_model: str, cloud_model: str, baseline: str = pairwise.BASELINE) -> QualityFigures:
-    """The stored rows of `strategy` under `config` (models by file name) for `tasks`, summarized.
+    """The `stored_rows` of `strategy` under `config` (models by file name) for `tasks`, summarized.
 
-    `results_dir` may be given as `stored_rows(results_dir)` when looking up several settings.
     A setting may have been run at several max-token lengths: the length with the most tasks wins.
     """
-    rows = results_dir if isinstance(results_dir, dict) else stored_rows(results_dir)
-
     def found(task: Task, name: str) -> dict[int, Row]:
         setup = answer_setup(name, config, task.instruction, PrivateContext(task.private_context))
         return rows.get((task.id, task_digest(task), name, edge_model, cloud_model, setup), {})

@@ -21,7 +21,10 @@ from runtime.cli import main
 def _run(args: list[str]) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(args)
+        try:
+            code = main(args)
+        except SystemExit as exit_:  # a value the parser refuses (as for --limit and --max-tokens)
+            code = exit_.code
     return code, out.getvalue(), err.getvalue()
 
 

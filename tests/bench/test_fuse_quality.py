@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench.answer_key import answer_setup
-from bench.fuse_quality import QualityFigures, lookup
+from bench.fuse_quality import QualityFigures, lookup, stored_rows
 from bench.pairwise import METHOD, PairVerdict, Preference, StoredVerdict, text_digest
 from bench.results import CACHE_FILE, ResultCache, Row, RowKey, task_digest
 from bench.tasks import Task
@@ -57,21 +57,21 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_rows_of_the_asked_setting_give_recall_and_preserved(results: Path) -> None:
-    figures = lookup(results, TASKS, "fuse", _setting("delta"), EDGE, CLOUD)
+    figures = lookup(stored_rows(results), TASKS, "fuse", _setting("delta"), EDGE, CLOUD)
     assert figures == QualityFigures(2, 2, 160, 0.75, 0.5, 2)
     assert figures.cells() == ("0.75", "50%")
 
 
 def test_another_setting_finds_only_its_own_rows(results: Path) -> None:
-    fixed = lookup(results, TASKS, "fuse", _setting("fixed"), EDGE, CLOUD)
+    fixed = lookup(stored_rows(results), TASKS, "fuse", _setting("fixed"), EDGE, CLOUD)
     assert (fixed.tasks, fixed.recall, fixed.preserved) == (1, 0.25, None)
     assert fixed.cells() == ("0.25 (1/2)", "-")
-    partly_judged = lookup(results, TASKS, "fuse", _setting("entropy"), EDGE, CLOUD)
+    partly_judged = lookup(stored_rows(results), TASKS, "fuse", _setting("entropy"), EDGE, CLOUD)
     assert partly_judged.cells() == ("0.50", "100% (1/2 judged)")
-    exact = lookup(results, TASKS, "fuse", _setting("delta", "exact"), EDGE, CLOUD)
+    exact = lookup(stored_rows(results), TASKS, "fuse", _setting("delta", "exact"), EDGE, CLOUD)
     assert exact.cells() == ("-", "-")
 
 
 def test_other_models_or_no_results_find_nothing(results: Path, tmp_path: Path) -> None:
-    assert lookup(results, TASKS, "fuse", _setting("delta"), "other.gguf", CLOUD).tasks == 0
-    assert lookup(tmp_path, TASKS, "fuse", _setting("delta"), EDGE, CLOUD) == QualityFigures(0, 2)
+    assert lookup(stored_rows(results), TASKS, "fuse", _setting("delta"), "other.gguf", CLOUD).tasks == 0
+    assert lookup(stored_rows(tmp_path), TASKS, "fuse", _setting("delta"), EDGE, CLOUD) == QualityFigures(0, 2)
